@@ -1,0 +1,15 @@
+/** The command registry: one line per command. */
+import type { Command } from 'commander';
+import { scanCommand } from './scan.js';
+
+/** What every command gets: the raw argv (recorded in outputs and checkpoints) and a way to set the exit code. */
+export interface CliContext {
+  readonly argv: readonly string[];
+  setExitCode(code: number): void;
+}
+
+export interface CliCommand {
+  register(program: Command, ctx: CliContext): void;
+}
+
+export const COMMANDS: readonly CliCommand[] = [scanCommand];

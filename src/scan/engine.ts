@@ -1,0 +1,448 @@
+/**
+ * The connect-scan scheduler. One loop decides what to send to which host and when, within a
+ * global congestion window, per-host windows, the fd limit, --min-rate/--max-rate and the timing
+ * template; a socket layer starts the connects and reports how they ended.
+ *
+ * No timer per probe: each host keeps its in-flight probes in send order, so its oldest probe is
+ * the next to expire, and one timer is armed for the earliest expiry across hosts. Expiry runs in
+ * the event loop's check phase, after pending I/O, so a late-processed answer is never mistaken for
+ * a timeout.
+ */
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { HostResult, PortResult } from '../core/model.js';
+import { Outcome, isAnswer } from '../core/status.js';
+import { HostTask, type ScanTarget } from './host-task.js';
+import type { SocketLayer, SocketLayerOptions } from './socket-layer.js';
+import { CongestionWindow, RateGate, type TimingProfile } from './timing.js';
+
+export type { ScanTarget } from './host-task.js';
+
+export interface OpenConnection {
+  target: ScanTarget;
+  port: number;
+  socket: Socket;
+}
+
+export interface EngineOptions {
+  ports: Uint16Array;
+  timing: TimingProfile;
+  /** Ports for host discovery; empty or undefined = -Pn (every host is up). */
+  discoveryPorts?: Uint16Array;
+  maxRetries: number;
+  minRate?: number;
+  maxRate?: number;
+  /** Hard cap on sockets open at once; the caller derives it from the fd limit. */
+  fdCap: number;
+  /** Hosts scanned at the same time; default derived from the port count. */
+  hostGroup?: number;
+  createLayer: (opts: SocketLayerOptions) => SocketLayer;
+  onPort?: (host: ScanTarget, result: PortResult) => void;
+  onHost: (result: HostResult) => void;
+  /** When set, open ports are handed over connected instead of being reset. */
+  onOpen?: (conn: OpenConnection) => void;
+  signal?: AbortSignal;
+  /** Receives a getter for live statistics (progress display). */
+  statsRef?: (get: () => EngineStats) => void;
+}
+
+export interface EngineStats {
+  probesSent: number;
+  hostsDone: number;
+  hostsUp: number;
+  portsDone: number;
+  localLimitHits: number;
+  interrupted: boolean;
+  socketLayer: 'native' | 'js';
+}
+
+const CHUNK = 1024;
+const LOCAL_LIMIT_BACKOFF_MS = 10;
+
+/** Run a scan to completion (or until `signal` aborts). Results arrive through the callbacks. */
+export function runScan(targets: AsyncIterable<ScanTarget>, opts: EngineOptions): Promise<EngineStats> {
+  return new Engine(targets, opts).run();
+}
+
+class Engine {
+  private readonly layer: SocketLayer;
+  private readonly slotHost: (HostTask | undefined)[];
+  private readonly slotIndex: Int32Array;
+  private readonly slotSeq: Float64Array;
+  private readonly slotSentAt: Float64Array;
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+  private seq = 0;
+  private readonly active: HostTask[] = [];
+  private cursor = 0;
+  private readonly pending: ScanTarget[] = [];
+  private targetsDone = false;
+  private pulling = false;
+  private nextHostId = 0;
+  private readonly global: CongestionWindow;
+  private readonly rate: RateGate;
+  private capacityCap: number;
+  private backoffUntil = 0;
+  private readonly startedAt = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private expiryQueued = false;
+  private fillQueued = false;
+  private finished = false;
+  private resolve!: (s: EngineStats) => void;
+  private reject!: (e: unknown) => void;
+  private readonly iterator: AsyncIterator<ScanTarget>;
+  private readonly stats: EngineStats;
+  private readonly hostGroup: number;
+
+  constructor(
+    targets: AsyncIterable<ScanTarget>,
+    private readonly opts: EngineOptions,
+  ) {
+    const cap = Math.max(1, Math.min(opts.fdCap, opts.timing.maxParallelism));
+    this.capacityCap = cap;
+    this.slotHost = new Array<HostTask | undefined>(cap).fill(undefined);
+    this.slotIndex = new Int32Array(cap);
+    this.slotSeq = new Float64Array(cap);
+    this.slotSentAt = new Float64Array(cap);
+    this.freeSlots = new Int32Array(cap);
+    for (let i = 0; i < cap; i++) this.freeSlots[i] = cap - 1 - i;
+    this.freeTop = cap;
+    this.global = new CongestionWindow(Math.max(opts.timing.initialHostWindow * 2, 1), 1, cap);
+    this.rate = new RateGate(opts.maxRate, this.startedAt);
+    const perHost = Math.max(1, opts.ports.length);
+    this.hostGroup = opts.hostGroup ?? Math.max(8, Math.min(4096, Math.ceil((cap * 4) / perHost)));
+    this.iterator = targets[Symbol.asyncIterator]();
+    this.layer = opts.createLayer({ maxSlots: cap, onResults: (s, o, n) => this.onResults(s, o, n) });
+    this.stats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, interrupted: false, socketLayer: this.layer.kind };
+    opts.statsRef?.(() => this.stats);
+  }
+
+  run(): Promise<EngineStats> {
+    return new Promise<EngineStats>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      if (this.opts.signal?.aborted) return this.interrupt();
+      this.opts.signal?.addEventListener('abort', () => this.interrupt(), { once: true });
+      this.pullTargets();
+    });
+  }
+
+  /** Keep a small buffer of upcoming targets filled from the (async) target iterator. */
+  private pullTargets(): void {
+    if (this.pulling || this.targetsDone || this.finished) return;
+    if (this.pending.length >= this.hostGroup) return;
+    this.pulling = true;
+    this.iterator.next().then(
+      (r) => {
+        this.pulling = false;
+        if (this.finished) return;
+        if (r.done) this.targetsDone = true;
+        else this.pending.push(r.value);
+        this.pullTargets();
+        this.fill();
+      },
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private admitHosts(now: number): void {
+    while (this.active.length < this.hostGroup && this.pending.length > 0) {
+      const target = this.pending.shift()!;
+      const windowMax = this.capacityCap;
+      this.active.push(new HostTask(this.nextHostId++, target, this.opts.ports, this.opts.discoveryPorts, this.opts.timing, windowMax, now));
+    }
+    this.pullTargets();
+  }
+
+  /** Send as much as the windows, rate and limits allow. */
+  private fill(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    this.admitHosts(now);
+    if (now < this.backoffUntil) return this.armTimer(this.backoffUntil);
+    let budget = Math.min(this.global.allowed, this.capacityCap) - this.layer.inFlight;
+    if (this.opts.minRate) {
+      const due = (this.opts.minRate * (now - this.startedAt)) / 1000 - this.stats.probesSent;
+      if (due > 0) budget = Math.max(budget, Math.min(Math.ceil(due), this.capacityCap - this.layer.inFlight));
+    }
+    budget = Math.min(budget, this.rate.available(now), CHUNK, this.freeTop);
+    let sent = 0;
+    let idle = 0;
+    while (sent < budget && this.active.length > 0 && idle < this.active.length && now >= this.backoffUntil) {
+      if (this.cursor >= this.active.length) this.cursor = 0;
+      const host = this.active[this.cursor]!;
+      const room = host.window.allowed - host.inFlight;
+      if (room <= 0 || !host.hasWork() || now < host.nextSendAt) {
+        idle++;
+        this.cursor++;
+        continue;
+      }
+      idle = 0;
+      const burst = Math.min(room, budget - sent, 64);
+      for (let k = 0; k < burst && host.hasWork() && this.freeTop > 0; k++) {
+        this.send(host, now);
+        sent++;
+        if (this.opts.timing.scanDelayMs > 0) {
+          host.nextSendAt = now + this.opts.timing.scanDelayMs;
+          break;
+        }
+        if (now < this.backoffUntil || host.phase === 'done') break;
+      }
+      this.cursor++;
+    }
+    this.rate.take(sent);
+    this.finishHosts();
+    if (sent >= CHUNK || (sent > 0 && sent === budget && this.global.allowed - this.layer.inFlight > 0)) this.queueFill();
+    else if (this.rate.waitMs() > 0) this.armTimer(now + this.rate.waitMs());
+    this.armExpiry(now);
+    this.checkDone();
+  }
+
+  private queueFill(): void {
+    if (this.fillQueued) return;
+    this.fillQueued = true;
+    setImmediate(() => {
+      this.fillQueued = false;
+      this.fill();
+    });
+  }
+
+  private send(host: HostTask, now: number): void {
+    const index = host.takeWork();
+    const slot = this.freeSlots[--this.freeTop]!;
+    const seq = ++this.seq;
+    this.slotHost[slot] = host;
+    this.slotIndex[slot] = index;
+    this.slotSeq[slot] = seq;
+    this.slotSentAt[slot] = now;
+    host.tries[index] = (host.tries[index] ?? 0) + 1;
+    host.inFlight++;
+    host.pushInFlight(slot, seq);
+    this.stats.probesSent++;
+    const keep = host.phase === 'ports' && this.opts.onOpen !== undefined;
+    const immediate = this.layer.open(slot, host.endpoint, host.work[index] ?? 0, keep);
+    if (immediate !== 0) this.complete(slot, immediate, now);
+  }
+
+  private onResults(slots: Int32Array, outcomes: Uint8Array, count: number): void {
+    const now = performance.now();
+    for (let i = 0; i < count; i++) {
+      const outcome = outcomes[i]!;
+      // 0: we aborted that slot earlier in this batch (e.g. discovery ended); it may carry a new probe.
+      if (outcome !== 0) this.complete(slots[i]!, outcome as Outcome, now);
+    }
+    this.fill();
+  }
+
+  /** Free a slot and return its host and work index. */
+  private release(slot: number): HostTask | undefined {
+    const host = this.slotHost[slot];
+    if (!host) return undefined;
+    this.slotHost[slot] = undefined;
+    this.slotSeq[slot] = 0;
+    this.freeSlots[this.freeTop++] = slot;
+    host.inFlight--;
+    return host;
+  }
+
+  private complete(slot: number, outcome: Outcome, now: number): void {
+    const index = this.slotIndex[slot]!;
+    const sentAt = this.slotSentAt[slot]!;
+    const host = this.release(slot);
+    if (!host || host.phase === 'done') {
+      if (outcome === Outcome.Connected) this.layer.abort(slot);
+      return;
+    }
+    const tryNo = (host.tries[index] ?? 1) - 1;
+    if (outcome === Outcome.LocalLimit || outcome === Outcome.SelfConnect) {
+      // Not an answer and not a try: give the try back and send again later.
+      host.tries[index] = tryNo;
+      host.retry.push(index);
+      if (outcome === Outcome.LocalLimit) this.localLimit(now);
+      return;
+    }
+    const rtt = now - sentAt;
+    if (isAnswer(outcome)) {
+      host.rtt.sample(rtt);
+      if (tryNo > 0) {
+        // An answered retransmission: the first try was lost on the way. Real loss: slow down.
+        host.lossSeen = true;
+        host.maxSuccessfulTry = Math.max(host.maxSuccessfulTry, tryNo);
+        host.window.cut(now, host.rtt.timeoutMs());
+        this.global.cut(now, host.rtt.timeoutMs());
+      } else {
+        host.window.grow();
+        this.global.grow();
+      }
+      this.capacityCap = Math.min(this.capacityCap + 1, this.slotHost.length);
+    } else if (outcome === Outcome.Timeout && tryNo < this.allowedRetries(host)) {
+      host.retry.push(index);
+      this.timeoutWindow(host, now);
+      return;
+    } else if (outcome === Outcome.Timeout) {
+      this.timeoutWindow(host, now);
+    }
+    if (outcome === Outcome.Connected && host.phase === 'ports' && this.opts.onOpen) {
+      const socket = this.layer.takeConnection(slot);
+      if (socket) this.opts.onOpen({ target: host.target, port: host.work[index] ?? 0, socket });
+    }
+    this.decide(host, index, outcome, rtt, now);
+  }
+
+  private decide(host: HostTask, index: number, outcome: Outcome, rtt: number, now: number): void {
+    host.decide(index, outcome, rtt);
+    if (host.phase === 'ports') {
+      this.stats.portsDone++;
+      if (this.opts.onPort) this.opts.onPort(host.target, host.portResult(index));
+    } else if (host.up || host.decided === host.work.length) {
+      this.abortHost(host);
+      host.finishDiscovery();
+      host.nextSendAt = now;
+    }
+  }
+
+  /** Retries allowed for a port: one until a retransmission has proven useful, then up to --max-retries. */
+  private allowedRetries(host: HostTask): number {
+    return Math.min(this.opts.maxRetries, Math.max(1, host.maxSuccessfulTry + 1));
+  }
+
+  private timeoutWindow(host: HostTask, now: number): void {
+    if (host.lossSeen) {
+      host.window.cut(now, host.rtt.timeoutMs());
+      this.global.cut(now, host.rtt.timeoutMs());
+    } else {
+      host.window.grow();
+      this.global.grow();
+    }
+  }
+
+  /** EMFILE and friends: shrink our own ceiling below what we have open and pause briefly. */
+  private localLimit(now: number): void {
+    this.stats.localLimitHits++;
+    this.capacityCap = Math.max(4, Math.floor(this.layer.inFlight * 0.9));
+    this.backoffUntil = now + LOCAL_LIMIT_BACKOFF_MS;
+  }
+
+  /** Abort every probe the host has in flight. */
+  private abortHost(host: HostTask): void {
+    for (let i = host.fifoHead; i < host.fifoSlot.length; i++) {
+      const slot = host.fifoSlot[i]!;
+      if (this.slotHost[slot] === host && this.slotSeq[slot] === host.fifoSeq[i]) {
+        this.layer.abort(slot);
+        this.release(slot);
+      }
+    }
+    host.fifoHead = host.fifoSlot.length;
+  }
+
+  private armExpiry(now: number): void {
+    let earliest = Infinity;
+    for (const host of this.active) {
+      const due = this.headDeadline(host);
+      if (due < earliest) earliest = due;
+      if (this.opts.timing.hostTimeoutMs > 0) earliest = Math.min(earliest, host.startedAt + this.opts.timing.hostTimeoutMs);
+      if (host.nextSendAt > now && host.hasWork()) earliest = Math.min(earliest, host.nextSendAt);
+    }
+    if (earliest < Infinity) this.armTimer(earliest);
+  }
+
+  /** When the oldest live probe of this host expires (skipping finished entries). */
+  private headDeadline(host: HostTask): number {
+    while (host.fifoHead < host.fifoSlot.length) {
+      const slot = host.fifoSlot[host.fifoHead]!;
+      if (this.slotHost[slot] === host && this.slotSeq[slot] === host.fifoSeq[host.fifoHead]) {
+        return this.slotSentAt[slot]! + host.rtt.timeoutMs();
+      }
+      host.fifoHead++;
+    }
+    host.compactFifo();
+    return Infinity;
+  }
+
+  private armTimer(at: number): void {
+    if (this.finished || at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.expiryQueued) return;
+    this.expiryQueued = true;
+    // The check phase runs after this iteration's I/O: answers already in are counted first.
+    setImmediate(() => {
+      this.expiryQueued = false;
+      this.expire();
+      this.fill();
+    });
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    for (const host of this.active) {
+      if (this.opts.timing.hostTimeoutMs > 0 && now - host.startedAt >= this.opts.timing.hostTimeoutMs && host.phase !== 'done') {
+        this.abortHost(host);
+        host.timedOut = true;
+        host.phase = 'done';
+        continue;
+      }
+      const timeout = host.rtt.timeoutMs();
+      while (host.fifoHead < host.fifoSlot.length) {
+        const slot = host.fifoSlot[host.fifoHead]!;
+        if (this.slotHost[slot] !== host || this.slotSeq[slot] !== host.fifoSeq[host.fifoHead]) {
+          host.fifoHead++;
+          continue;
+        }
+        if (this.slotSentAt[slot]! + timeout > now) break;
+        host.fifoHead++;
+        this.layer.abort(slot);
+        this.complete(slot, Outcome.Timeout, now);
+      }
+      host.compactFifo();
+    }
+  }
+
+  /** Report and retire hosts whose work is complete. */
+  private finishHosts(): void {
+    for (let i = 0; i < this.active.length; i++) {
+      const host = this.active[i]!;
+      const done = host.phase === 'done' ? host.inFlight === 0 || host.timedOut : host.phase === 'ports' && host.phaseComplete();
+      if (!done) continue;
+      if (host.inFlight > 0) this.abortHost(host);
+      host.phase = 'done';
+      this.active.splice(i--, 1);
+      this.stats.hostsDone++;
+      if (host.up) this.stats.hostsUp++;
+      this.opts.onHost(host.toResult((idx) => host.portResult(idx)));
+    }
+  }
+
+  private checkDone(): void {
+    if (this.finished || !this.targetsDone || this.pulling || this.pending.length > 0 || this.active.length > 0) return;
+    this.stop();
+    this.resolve(this.stats);
+  }
+
+  private interrupt(): void {
+    if (this.finished) return;
+    this.stats.interrupted = true;
+    this.stop();
+    void this.iterator.return?.();
+    this.resolve(this.stats);
+  }
+
+  private fail(err: unknown): void {
+    if (this.finished) return;
+    this.stop();
+    this.reject(err);
+  }
+
+  private stop(): void {
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.layer.close();
+  }
+}
