@@ -51,12 +51,10 @@ function openOutputs(config: ScanConfig): Output[] {
 }
 
 /** The port-table guess nmap shows in its SERVICE column before any version probing. */
-function withTableServices(host: HostResult): HostResult {
-  for (const p of host.ports) {
-    const name = serviceNameForPort(p.port);
-    if (name !== undefined && p.service === undefined) p.service = { name, method: 'table', confidence: 3, cpe: [] } satisfies Service;
-  }
-  return host;
+function withTableService(p: PortResult): PortResult {
+  const name = serviceNameForPort(p.port);
+  if (name !== undefined && p.service === undefined) p.service = { name, method: 'table', confidence: 3, cpe: [] } satisfies Service;
+  return p;
 }
 
 /** Run the scan; resolves to the exit code (0 done, 130 interrupted). */
@@ -85,10 +83,11 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
   const emitHost = (host: HostResult): void => {
     hostsTotal++;
     if (host.status === 'up') hostsUp++;
-    withTableServices(host);
+    host.ports.forEach(withTableService);
     for (const o of outputs) o.sink.write(o.writer.host(host));
   };
   const emitPort = (target: ScanTarget, result: PortResult): void => {
+    withTableService(result);
     for (const o of outputs) if (o.writer.port) o.sink.write(o.writer.port(target, result));
   };
   // Hosts finished before an interruption: reported again so the merged output equals a clean run.
@@ -128,6 +127,7 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
       ...(config.minRate !== undefined && { minRate: config.minRate }),
       ...(config.maxRate !== undefined && { maxRate: config.maxRate }),
       fdCap: socketCap(),
+      ...(config.hostGroup !== undefined && { hostGroup: config.hostGroup }),
       createLayer: (opts) => createSocketLayer(opts),
       onPort: emitPort,
       onHost: (host) => {

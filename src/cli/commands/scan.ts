@@ -25,6 +25,7 @@ export interface ScanConfig {
   maxRetries: number;
   minRate?: number;
   maxRate?: number;
+  hostGroup?: number;
   discoveryPorts?: Uint16Array;
   noDns: boolean;
   family?: 4 | 6;
@@ -65,6 +66,7 @@ interface RawOptions {
   minRate?: string;
   maxRate?: string;
   maxParallelism?: string;
+  maxHostgroup?: string;
   minRttTimeout?: string;
   maxRttTimeout?: string;
   initialRttTimeout?: string;
@@ -161,6 +163,7 @@ export function buildScanConfig(targets: string[], o: RawOptions, argv: string[]
   if (o.ping) config.discoveryPorts = parsePortSpec(o.pingPorts ?? DEFAULT_DISCOVERY_PORTS, '-PS');
   if (o.randomizeHosts || o.seed !== undefined) config.seed = o.seed !== undefined ? parseCount(o.seed, '--seed', 0, 2 ** 32 - 1) : (Date.now() >>> 0);
   if (o.scope !== undefined) config.scopeFile = o.scope;
+  if (o.maxHostgroup !== undefined) config.hostGroup = parseCount(o.maxHostgroup, '--max-hostgroup', 1, 65536);
   if (o.statsEvery !== undefined) config.statsEveryMs = parseDuration(o.statsEvery, '--stats-every');
   if (o.checkpoint !== undefined) config.checkpointPath = o.checkpoint;
   return config;
@@ -194,6 +197,7 @@ function defineScan(program: Command, ctx: CliContext): void {
     .option('--min-rate <n>', 'send at least n probes per second')
     .option('--max-rate <n>', 'send at most n probes per second')
     .option('--max-parallelism <n>', 'probes in flight at most')
+    .option('--max-hostgroup <n>', 'hosts scanned at the same time at most')
     .option('--min-rtt-timeout <time>', 'lower bound of the probe timeout (e.g. 100ms)')
     .option('--max-rtt-timeout <time>', 'upper bound of the probe timeout')
     .option('--initial-rtt-timeout <time>', 'probe timeout before any RTT is measured')
