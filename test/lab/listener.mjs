@@ -1,0 +1,133 @@
+// A tiny TCP listener for the lab hosts. Plain JS, no dependencies, so it starts in ~50 ms inside
+// any namespace via `ip netns exec NS node test/lab/listener.mjs ...`.
+//
+//   --ports 22,80,443          ports to listen on (dual-stack: [::] with ipv6Only false)
+//   --banner 22=TEXT           written as soon as a client connects (\r \n \t \\ \xHH escapes)
+//   --reply 80=TEXT            written once, after the client's first bytes (an HTTP-ish answer)
+//   --idle-ms 2000             a connection idle this long is closed
+//   --owner-pid PID            exit when this process is gone (a crashed test leaves no listener)
+//   --max-life-s 21600         exit after this long whatever happens
+//
+// Prints exactly one line, `ready {json}`, once every port is bound, and nothing afterwards, so the
+// parent may stop reading stdout. Exit code 2 on a bad argument or a failed bind.
+import net from 'node:net';
+import { setInterval, clearInterval } from 'node:timers';
+
+const MAX_BYTES_PER_CONN = 64 * 1024;
+const MAX_CONNS_PER_PORT = 1024;
+
+function fail(msg) {
+  process.stderr.write(`listener: ${msg}\n`);
+  process.exit(2);
+}
+
+function unescape(s) {
+  return s.replace(/\\(x[0-9a-fA-F]{2}|[rnt\\])/g, (_m, e) => {
+    if (e === 'r') return '\r';
+    if (e === 'n') return '\n';
+    if (e === 't') return '\t';
+    if (e === '\\') return '\\';
+    return String.fromCharCode(parseInt(e.slice(1), 16));
+  });
+}
+
+function parsePort(text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`bad port ${JSON.stringify(text)}`);
+  return n;
+}
+
+function parseArgs(argv) {
+  const opts = { ports: [], banner: new Map(), reply: new Map(), idleMs: 2000, ownerPid: 0, maxLifeS: 6 * 3600 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i];
+    const value = argv[i + 1];
+    if (value === undefined) fail(`${key} needs a value`);
+    if (key === '--ports') {
+      opts.ports = value.split(',').filter(Boolean).map(parsePort);
+    } else if (key === '--banner' || key === '--reply') {
+      const eq = value.indexOf('=');
+      if (eq < 1) fail(`${key} wants PORT=TEXT`);
+      (key === '--banner' ? opts.banner : opts.reply).set(parsePort(value.slice(0, eq)), unescape(value.slice(eq + 1)));
+    } else if (key === '--idle-ms') {
+      opts.idleMs = Math.max(10, Math.min(600_000, Number(value) || 2000));
+    } else if (key === '--owner-pid') {
+      opts.ownerPid = Number(value) || 0;
+    } else if (key === '--max-life-s') {
+      opts.maxLifeS = Math.max(1, Math.min(7 * 86400, Number(value) || 1));
+    } else {
+      fail(`unknown option ${key}`);
+    }
+  }
+  if (opts.ports.length === 0) fail('--ports is required');
+  return opts;
+}
+
+function serve(port, opts) {
+  const banner = opts.banner.get(port);
+  const reply = opts.reply.get(port);
+  const server = net.createServer((sock) => {
+    let seen = 0;
+    let replied = false;
+    sock.on('error', () => sock.destroy());
+    sock.setTimeout(opts.idleMs, () => sock.destroy());
+    sock.on('data', (chunk) => {
+      seen += chunk.length;
+      if (seen > MAX_BYTES_PER_CONN) {
+        sock.destroy();
+        return;
+      }
+      if (reply !== undefined && !replied) {
+        replied = true;
+        sock.end(reply);
+      }
+    });
+    if (banner !== undefined) sock.write(banner);
+  });
+  server.maxConnections = MAX_CONNS_PER_PORT;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host: '::', ipv6Only: false, backlog: 511 }, () => {
+      server.off('error', reject);
+      server.on('error', () => undefined);
+      resolve(server);
+    });
+  });
+}
+
+const opts = parseArgs(process.argv.slice(2));
+// The parent may close its end of the pipe after `ready`; a late write must not kill us.
+process.stdout.on('error', () => undefined);
+
+let servers = [];
+function shutdown(code) {
+  for (const s of servers) s.close();
+  process.exit(code);
+}
+process.on('SIGTERM', () => shutdown(0));
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGHUP', () => shutdown(0));
+
+try {
+  servers = await Promise.all(opts.ports.map((p) => serve(p, opts)));
+} catch (err) {
+  fail(`bind failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+const startedAt = Date.now();
+const watch = setInterval(() => {
+  let ownerGone = false;
+  if (opts.ownerPid > 0) {
+    try {
+      process.kill(opts.ownerPid, 0);
+    } catch (err) {
+      ownerGone = err && err.code === 'ESRCH';
+    }
+  }
+  if (ownerGone || Date.now() - startedAt > opts.maxLifeS * 1000) {
+    clearInterval(watch);
+    shutdown(0);
+  }
+}, 1000);
+
+process.stdout.write(`ready ${JSON.stringify({ pid: process.pid, ports: opts.ports })}\n`);
