@@ -2,7 +2,6 @@
  * Progress on stderr: a bar with rate and ETA when stderr is a terminal, and/or a plain nmap-style
  * `Stats:` line every --stats-every. stdout is never touched.
  */
-import cliProgress from 'cli-progress';
 import type { EngineStats } from '../scan/engine.js';
 
 export interface ProgressOptions {
@@ -23,7 +22,7 @@ function clock(ms: number): string {
 }
 
 /** Start the progress display; call stop() before the final summary is printed. */
-export function startProgress(opts: ProgressOptions): Progress {
+export async function startProgress(opts: ProgressOptions): Promise<Progress> {
   const started = Date.now();
   let lastProbes = 0;
   let lastAt = started;
@@ -43,9 +42,11 @@ export function startProgress(opts: ProgressOptions): Progress {
     return { done: s.portsDone, pct, eta };
   };
 
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: import('cli-progress').SingleBar | undefined;
   let barTimer: NodeJS.Timeout | undefined;
   if (opts.bar && opts.total) {
+    // Only a terminal shows the bar, so only then is the library loaded.
+    const { default: cliProgress } = await import('cli-progress');
     bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,

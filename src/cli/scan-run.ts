@@ -111,7 +111,7 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
   let stats: EngineStats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, interrupted: false, socketLayer: 'js' };
   let live: (() => EngineStats) | undefined;
   const totalHosts = Number(countTargets(config.specs)) - finished.size;
-  const progress = startProgress({
+  const progress = await startProgress({
     total: totalHosts > 0 && config.specs.every((s) => s.kind !== 'name') ? totalHosts * config.ports.length : undefined,
     bar: config.progress && process.stderr.isTTY === true,
     statsEveryMs: config.statsEveryMs,

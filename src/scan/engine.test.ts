@@ -9,7 +9,7 @@ import { timingTemplate } from './timing.js';
 // Loopback only: every target here is 127.0.0.1 or ::1.
 
 async function* targetsOf(list: ScanTarget[]): AsyncGenerator<ScanTarget> {
-  for (const t of list) yield t;
+  for (const t of list) yield await Promise.resolve(t);
 }
 
 function range(a: number, b: number): Uint16Array {

@@ -34,9 +34,9 @@ const TEMPLATES: readonly TimingProfile[] = [
   { level: 0, name: 'paranoid', initialRttTimeoutMs: 300_000, minRttTimeoutMs: 100, maxRttTimeoutMs: 300_000, maxRetries: 10, scanDelayMs: 300_000, maxParallelism: 1, initialHostWindow: 1, hostTimeoutMs: 0 },
   { level: 1, name: 'sneaky', initialRttTimeoutMs: 15_000, minRttTimeoutMs: 100, maxRttTimeoutMs: 15_000, maxRetries: 10, scanDelayMs: 15_000, maxParallelism: 1, initialHostWindow: 1, hostTimeoutMs: 0 },
   { level: 2, name: 'polite', initialRttTimeoutMs: 1_000, minRttTimeoutMs: 100, maxRttTimeoutMs: 10_000, maxRetries: 10, scanDelayMs: 400, maxParallelism: 1, initialHostWindow: 1, hostTimeoutMs: 0 },
-  { level: 3, name: 'normal', initialRttTimeoutMs: 1_000, minRttTimeoutMs: 100, maxRttTimeoutMs: 10_000, maxRetries: 10, scanDelayMs: 0, maxParallelism: 4096, initialHostWindow: 16, hostTimeoutMs: 0 },
-  { level: 4, name: 'aggressive', initialRttTimeoutMs: 500, minRttTimeoutMs: 100, maxRttTimeoutMs: 1_250, maxRetries: 6, scanDelayMs: 0, maxParallelism: 4096, initialHostWindow: 32, hostTimeoutMs: 0 },
-  { level: 5, name: 'insane', initialRttTimeoutMs: 250, minRttTimeoutMs: 50, maxRttTimeoutMs: 300, maxRetries: 2, scanDelayMs: 0, maxParallelism: 8192, initialHostWindow: 64, hostTimeoutMs: 900_000 },
+  { level: 3, name: 'normal', initialRttTimeoutMs: 1_000, minRttTimeoutMs: 100, maxRttTimeoutMs: 10_000, maxRetries: 10, scanDelayMs: 0, maxParallelism: 4096, initialHostWindow: 64, hostTimeoutMs: 0 },
+  { level: 4, name: 'aggressive', initialRttTimeoutMs: 500, minRttTimeoutMs: 100, maxRttTimeoutMs: 1_250, maxRetries: 6, scanDelayMs: 0, maxParallelism: 4096, initialHostWindow: 1024, hostTimeoutMs: 0 },
+  { level: 5, name: 'insane', initialRttTimeoutMs: 250, minRttTimeoutMs: 50, maxRttTimeoutMs: 300, maxRetries: 2, scanDelayMs: 0, maxParallelism: 8192, initialHostWindow: 1024, hostTimeoutMs: 900_000 },
 ];
 
 /** The template for `-T<level>`. */

@@ -9,7 +9,7 @@ import { byRank, parsePortSpec, selectPorts } from '../../core/ports.js';
 import { parseExclusions, parseTargets, splitTargetList, type TargetSpec } from '../../core/targets.js';
 import { REPORT_FORMATS } from '../../report/registry.js';
 import { parseTemplate, timingTemplate, type TimingProfile } from '../../scan/timing.js';
-import { readCheckpoint } from '../../scan/checkpoint.js';
+import type { Checkpoint } from '../../scan/checkpoint-read.js';
 import { runScanCommand } from '../scan-run.js';
 import { listTargets } from '../list-scan.js';
 import type { CliCommand, CliContext } from './index.js';
@@ -38,7 +38,7 @@ export interface ScanConfig {
   progress: boolean;
   statsEveryMs?: number;
   checkpointPath?: string;
-  resume?: { path: string; finished: ReturnType<typeof readCheckpoint> };
+  resume?: { path: string; finished: Checkpoint };
 }
 
 /** nmap's unprivileged host discovery connects to 80 and 443; 22 catches servers without a web port. */
@@ -230,6 +230,8 @@ function defineScan(program: Command, ctx: CliContext): void {
 
 /** `--resume FILE`: re-read the original arguments from the checkpoint and continue. */
 async function resumeScan(path: string): Promise<number> {
+  // Loaded on demand: validation pulls in zod, which a plain scan need not pay for at start-up.
+  const { readCheckpoint } = await import('../../scan/checkpoint-read.js');
   const finished = readCheckpoint(path);
   const { main } = await import('../main.js');
   resumeContext = { path, finished };
