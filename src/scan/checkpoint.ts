@@ -20,6 +20,7 @@ export interface CheckpointHeader {
 export class CheckpointWriter {
   private readonly fd: number;
   private buffer: string[] = [];
+  private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -39,8 +40,12 @@ export class CheckpointWriter {
 
   addHost(host: HostResult): void {
     if (this.closed) return;
-    this.buffer.push(JSON.stringify({ type: 'host', host }) + '\n');
-    this.timer ??= setTimeout(() => this.flush(), this.flushEveryMs);
+    const line = JSON.stringify({ type: 'host', host }) + '\n';
+    this.buffer.push(line);
+    this.buffered += line.length;
+    // Flush by size too: a fast many-host sweep would otherwise hold a second of results in memory.
+    if (this.buffered >= 256 * 1024) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushEveryMs);
   }
 
   flush(): void {
@@ -49,6 +54,7 @@ export class CheckpointWriter {
     if (this.buffer.length === 0 || this.closed) return;
     writeSync(this.fd, this.buffer.join(''));
     this.buffer = [];
+    this.buffered = 0;
     fsyncSync(this.fd);
   }
 

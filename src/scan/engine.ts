@@ -8,53 +8,17 @@
  * the event loop's check phase, after pending I/O, so a late-processed answer is never mistaken for
  * a timeout.
  */
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { HostResult, PortResult } from '../core/model.js';
 import { Outcome, isAnswer } from '../core/status.js';
 import { HostTask, type ScanTarget } from './host-task.js';
-import type { SocketLayer, SocketLayerOptions } from './socket-layer.js';
-import { CongestionWindow, RateGate, type TimingProfile } from './timing.js';
+import { SlotTable } from './slots.js';
+import type { SocketLayer } from './socket-layer.js';
+import type { EngineOptions, EngineStats } from './engine-types.js';
+import { CongestionWindow, RateGate } from './timing.js';
 
 export type { ScanTarget } from './host-task.js';
 
-export interface OpenConnection {
-  target: ScanTarget;
-  port: number;
-  socket: Socket;
-}
-
-export interface EngineOptions {
-  ports: Uint16Array;
-  timing: TimingProfile;
-  /** Ports for host discovery; empty or undefined = -Pn (every host is up). */
-  discoveryPorts?: Uint16Array;
-  maxRetries: number;
-  minRate?: number;
-  maxRate?: number;
-  /** Hard cap on sockets open at once; the caller derives it from the fd limit. */
-  fdCap: number;
-  /** Hosts scanned at the same time; default derived from the port count. */
-  hostGroup?: number;
-  createLayer: (opts: SocketLayerOptions) => SocketLayer;
-  onPort?: (host: ScanTarget, result: PortResult) => void;
-  onHost: (result: HostResult) => void;
-  /** When set, open ports are handed over connected instead of being reset. */
-  onOpen?: (conn: OpenConnection) => void;
-  signal?: AbortSignal;
-  /** Receives a getter for live statistics (progress display). */
-  statsRef?: (get: () => EngineStats) => void;
-}
-
-export interface EngineStats {
-  probesSent: number;
-  hostsDone: number;
-  hostsUp: number;
-  portsDone: number;
-  localLimitHits: number;
-  interrupted: boolean;
-  socketLayer: 'native' | 'js';
-}
+export type { EngineOptions, EngineStats, OpenConnection } from './engine-types.js';
 
 const CHUNK = 1024;
 const LOCAL_LIMIT_BACKOFF_MS = 10;
@@ -66,13 +30,7 @@ export function runScan(targets: AsyncIterable<ScanTarget>, opts: EngineOptions)
 
 class Engine {
   private readonly layer: SocketLayer;
-  private readonly slotHost: (HostTask | undefined)[];
-  private readonly slotIndex: Int32Array;
-  private readonly slotSeq: Float64Array;
-  private readonly slotSentAt: Float64Array;
-  private readonly freeSlots: Int32Array;
-  private freeTop: number;
-  private seq = 0;
+  private readonly slots: SlotTable;
   private readonly active: HostTask[] = [];
   private cursor = 0;
   private readonly pending: ScanTarget[] = [];
@@ -101,17 +59,12 @@ class Engine {
   ) {
     const cap = Math.max(1, Math.min(opts.fdCap, opts.timing.maxParallelism));
     this.capacityCap = cap;
-    this.slotHost = new Array<HostTask | undefined>(cap).fill(undefined);
-    this.slotIndex = new Int32Array(cap);
-    this.slotSeq = new Float64Array(cap);
-    this.slotSentAt = new Float64Array(cap);
-    this.freeSlots = new Int32Array(cap);
-    for (let i = 0; i < cap; i++) this.freeSlots[i] = cap - 1 - i;
-    this.freeTop = cap;
+    this.slots = new SlotTable(cap);
     this.global = new CongestionWindow(Math.max(opts.timing.initialHostWindow * 2, 1), 1, cap);
     this.rate = new RateGate(opts.maxRate, this.startedAt);
     const perHost = Math.max(1, opts.ports.length);
-    this.hostGroup = opts.hostGroup ?? Math.max(8, Math.min(4096, Math.ceil((cap * 4) / perHost)));
+    // Few hosts at a time keeps per-batch bookkeeping small and lets finished hosts die young in the GC.
+    this.hostGroup = opts.hostGroup ?? Math.max(8, Math.min(256, Math.ceil((cap * 4) / perHost)));
     this.iterator = targets[Symbol.asyncIterator]();
     this.layer = opts.createLayer({ maxSlots: cap, onResults: (s, o, n) => this.onResults(s, o, n) });
     this.stats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, interrupted: false, socketLayer: this.layer.kind };
@@ -166,7 +119,7 @@ class Engine {
       const due = (this.opts.minRate * (now - this.startedAt)) / 1000 - this.stats.probesSent;
       if (due > 0) budget = Math.max(budget, Math.min(Math.ceil(due), this.capacityCap - this.layer.inFlight));
     }
-    budget = Math.min(budget, this.rate.available(now), CHUNK, this.freeTop);
+    budget = Math.min(budget, this.rate.available(now), CHUNK, this.slots.available);
     let sent = 0;
     let idle = 0;
     while (sent < budget && this.active.length > 0 && idle < this.active.length && now >= this.backoffUntil) {
@@ -180,7 +133,7 @@ class Engine {
       }
       idle = 0;
       const burst = Math.min(room, budget - sent, 64);
-      for (let k = 0; k < burst && host.hasWork() && this.freeTop > 0; k++) {
+      for (let k = 0; k < burst && host.hasWork() && this.slots.available > 0; k++) {
         this.send(host, now);
         sent++;
         if (this.opts.timing.scanDelayMs > 0) {
@@ -192,7 +145,8 @@ class Engine {
       this.cursor++;
     }
     this.rate.take(sent);
-    this.finishHosts();
+    // Hosts that just finished leave room for pending ones: come back for them at once.
+    if (this.finishHosts() && this.pending.length > 0) this.queueFill();
     if (sent >= CHUNK || (sent > 0 && sent === budget && this.global.allowed - this.layer.inFlight > 0)) this.queueFill();
     else if (this.rate.waitMs() > 0) this.armTimer(now + this.rate.waitMs());
     this.armExpiry(now);
@@ -210,15 +164,10 @@ class Engine {
 
   private send(host: HostTask, now: number): void {
     const index = host.takeWork();
-    const slot = this.freeSlots[--this.freeTop]!;
-    const seq = ++this.seq;
-    this.slotHost[slot] = host;
-    this.slotIndex[slot] = index;
-    this.slotSeq[slot] = seq;
-    this.slotSentAt[slot] = now;
+    const slot = this.slots.acquire(host, index, now);
     host.tries[index] = (host.tries[index] ?? 0) + 1;
     host.inFlight++;
-    host.pushInFlight(slot, seq);
+    host.pushInFlight(slot, this.slots.seq[slot]!);
     this.stats.probesSent++;
     const keep = host.phase === 'ports' && this.opts.onOpen !== undefined;
     const immediate = this.layer.open(slot, host.endpoint, host.work[index] ?? 0, keep);
@@ -235,20 +184,16 @@ class Engine {
     this.fill();
   }
 
-  /** Free a slot and return its host and work index. */
+  /** Free a slot and return its host. */
   private release(slot: number): HostTask | undefined {
-    const host = this.slotHost[slot];
-    if (!host) return undefined;
-    this.slotHost[slot] = undefined;
-    this.slotSeq[slot] = 0;
-    this.freeSlots[this.freeTop++] = slot;
-    host.inFlight--;
+    const host = this.slots.release(slot);
+    if (host) host.inFlight--;
     return host;
   }
 
   private complete(slot: number, outcome: Outcome, now: number): void {
-    const index = this.slotIndex[slot]!;
-    const sentAt = this.slotSentAt[slot]!;
+    const index = this.slots.index[slot]!;
+    const sentAt = this.slots.sentAt[slot]!;
     const host = this.release(slot);
     if (!host || host.phase === 'done') {
       if (outcome === Outcome.Connected) this.layer.abort(slot);
@@ -275,7 +220,7 @@ class Engine {
         host.window.grow();
         this.global.grow();
       }
-      this.capacityCap = Math.min(this.capacityCap + 1, this.slotHost.length);
+      this.capacityCap = Math.min(this.capacityCap + 1, this.slots.size);
     } else if (outcome === Outcome.Timeout && tryNo < this.allowedRetries(host)) {
       host.retry.push(index);
       this.timeoutWindow(host, now);
@@ -328,7 +273,7 @@ class Engine {
   private abortHost(host: HostTask): void {
     for (let i = host.fifoHead; i < host.fifoSlot.length; i++) {
       const slot = host.fifoSlot[i]!;
-      if (this.slotHost[slot] === host && this.slotSeq[slot] === host.fifoSeq[i]) {
+      if (this.slots.live(slot, host, host.fifoSeq[i])) {
         this.layer.abort(slot);
         this.release(slot);
       }
@@ -351,8 +296,8 @@ class Engine {
   private headDeadline(host: HostTask): number {
     while (host.fifoHead < host.fifoSlot.length) {
       const slot = host.fifoSlot[host.fifoHead]!;
-      if (this.slotHost[slot] === host && this.slotSeq[slot] === host.fifoSeq[host.fifoHead]) {
-        return this.slotSentAt[slot]! + host.rtt.timeoutMs();
+      if (this.slots.live(slot, host, host.fifoSeq[host.fifoHead])) {
+        return this.slots.sentAt[slot]! + host.rtt.timeoutMs();
       }
       host.fifoHead++;
     }
@@ -392,11 +337,11 @@ class Engine {
       const timeout = host.rtt.timeoutMs();
       while (host.fifoHead < host.fifoSlot.length) {
         const slot = host.fifoSlot[host.fifoHead]!;
-        if (this.slotHost[slot] !== host || this.slotSeq[slot] !== host.fifoSeq[host.fifoHead]) {
+        if (!this.slots.live(slot, host, host.fifoSeq[host.fifoHead])) {
           host.fifoHead++;
           continue;
         }
-        if (this.slotSentAt[slot]! + timeout > now) break;
+        if (this.slots.sentAt[slot]! + timeout > now) break;
         host.fifoHead++;
         this.layer.abort(slot);
         this.complete(slot, Outcome.Timeout, now);
@@ -405,8 +350,9 @@ class Engine {
     }
   }
 
-  /** Report and retire hosts whose work is complete. */
-  private finishHosts(): void {
+  /** Report and retire hosts whose work is complete; true if any was retired. */
+  private finishHosts(): boolean {
+    let retired = false;
     for (let i = 0; i < this.active.length; i++) {
       const host = this.active[i]!;
       const done = host.phase === 'done' ? host.inFlight === 0 || host.timedOut : host.phase === 'ports' && host.phaseComplete();
@@ -417,7 +363,9 @@ class Engine {
       this.stats.hostsDone++;
       if (host.up) this.stats.hostsUp++;
       this.opts.onHost(host.toResult((idx) => host.portResult(idx)));
+      retired = true;
     }
+    return retired;
   }
 
   private checkDone(): void {

@@ -183,7 +183,7 @@ function defineScan(program: Command, ctx: CliContext): void {
     .option('--input-list <file>', 'read targets from a file, - for stdin (nmap -iL)')
     .option('--exclude <list>', 'comma-separated hosts/ranges not to scan')
     .option('--excludefile <file>', 'file of hosts/ranges not to scan')
-    .option('-n, --no-dns', 'never do DNS resolution for reporting (literal addresses only)')
+    .option('-n, --no-dns', 'no reverse DNS (accepted for nmap habits: portolan does no reverse lookups; names you give are still resolved)')
     .option('-4, --ipv4', 'resolve names to IPv4 only')
     .option('-6, --ipv6', 'resolve names to IPv6 only')
     .option('--randomize-hosts', 'scan hosts in a shuffled order (deterministic with --seed)')
@@ -211,9 +211,10 @@ function defineScan(program: Command, ctx: CliContext): void {
     .option('--reason', 'show why each port has its state')
     .option('-v, --verbose', 'more output (repeat for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--no-progress', 'no progress bar on stderr')
-    .option('--stats-every <time>', 'print a status line to stderr this often');
+    .option('--stats-every <time>', 'print a status line to stderr this often')
+    .addHelpText('after', '\nnmap spellings work too: -sT -sL -Pn -PS<ports> -iL FILE -oN/-oX/-oG/-oJ FILE -oA BASE -T0..-T5');
   for (const f of REPORT_FORMATS) {
-    cmd.addOption(new Option(`--output-${f.flag} <file>`, `${f.description} (nmap -o${f.flag}); - for stdout`));
+    cmd.addOption(new Option(`--output-${f.flag} <file>`, `${f.description}; - for stdout (also -o${f.flag} FILE)`));
   }
   cmd.action(async (targets: string[], raw: RawOptions) => {
     if (raw.resume !== undefined) {
