@@ -22,5 +22,10 @@ if (!cmd) {
   console.warn('portolan: node-gyp not found; using the pure-JS socket path');
   process.exit(0);
 }
-const r = spawnSync(process.execPath, [cmd, 'rebuild'], { cwd: root, stdio: 'inherit' });
+// Build against the headers of the running Node when they are installed beside it (distribution
+// packages, official tarballs), so no header download is needed.
+const args = [cmd, 'rebuild'];
+const prefix = join(dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) console.warn('portolan: native connect path did not build; using the pure-JS socket path');
