@@ -22,5 +22,5 @@ const big = listScan('127.0.0.0/8');
 const count = /portolan done: (\d+) IP addresses/.exec(big.done)?.[1];
 const lines = big.lines;
 const ok = count === '16777216' && lines === 16777216;
-const r = ratioLine('list-scan-127.0.0.0/8', `${lines} targets listed (${count} counted) in ${big.seconds.toFixed(2)} s, peak RSS ${(big.rssKb / 1024).toFixed(1)} MiB vs ${(small.rssKb / 1024).toFixed(1)} MiB for a /16 (constant memory: ratio of the two)`, big.rssKb / small.rssKb, 1.25);
+const r = ratioLine('list-scan-127.0.0.0/8', `${lines} targets listed (${count} counted) in ${big.seconds.toFixed(2)} s, peak RSS ${(big.rssKb / 1024).toFixed(1)} MiB vs ${(small.rssKb / 1024).toFixed(1)} MiB for a /16 (256 times the targets; constant memory: ratio of the two peaks)`, big.rssKb / small.rssKb, 1.5);
 results.push({ ...r, ok: r.ok && ok });

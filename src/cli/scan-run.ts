@@ -108,7 +108,7 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
   process.on('SIGTERM', onSigint);
 
   const targets = scopedTargets(config, exclusions, scope, finished);
-  let stats: EngineStats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, interrupted: false, socketLayer: 'js' };
+  let stats: EngineStats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, lagBackoffs: 0, interrupted: false, socketLayer: 'js' };
   let live: (() => EngineStats) | undefined;
   const totalHosts = Number(countTargets(config.specs)) - finished.size;
   const progress = await startProgress({

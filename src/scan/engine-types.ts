@@ -38,7 +38,10 @@ export interface EngineStats {
   hostsDone: number;
   hostsUp: number;
   portsDone: number;
+  /** Times our own limits (EMFILE, ephemeral ports, …) made the engine back off. */
   localLimitHits: number;
+  /** Times a stalled event loop made the engine shrink its window. */
+  lagBackoffs: number;
   interrupted: boolean;
   socketLayer: 'native' | 'js';
 }

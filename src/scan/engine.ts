@@ -22,6 +22,8 @@ export type { EngineOptions, EngineStats, OpenConnection } from './engine-types.
 
 const CHUNK = 1024;
 const LOCAL_LIMIT_BACKOFF_MS = 10;
+/** A timer this late means the event loop, not the network, is behind. */
+const LAG_LIMIT_MS = 50;
 
 /** Run a scan to completion (or until `signal` aborts). Results arrive through the callbacks. */
 export function runScan(targets: AsyncIterable<ScanTarget>, opts: EngineOptions): Promise<EngineStats> {
@@ -67,7 +69,7 @@ class Engine {
     this.hostGroup = opts.hostGroup ?? Math.max(8, Math.min(256, Math.ceil((cap * 4) / perHost)));
     this.iterator = targets[Symbol.asyncIterator]();
     this.layer = opts.createLayer({ maxSlots: cap, onResults: (s, o, n) => this.onResults(s, o, n) });
-    this.stats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, interrupted: false, socketLayer: this.layer.kind };
+    this.stats = { probesSent: 0, hostsDone: 0, hostsUp: 0, portsDone: 0, localLimitHits: 0, lagBackoffs: 0, interrupted: false, socketLayer: this.layer.kind };
     opts.statsRef?.(() => this.stats);
   }
 
@@ -313,8 +315,15 @@ class Engine {
   }
 
   private onTimer(): void {
+    const lag = performance.now() - this.timerAt;
     this.timer = undefined;
     this.timerAt = Infinity;
+    if (lag > LAG_LIMIT_MS) {
+      // The event loop stalled (GC, a slow consumer, an overloaded machine): our own clock is the
+      // bottleneck, not the network. Halve the global window so there is less to keep up with.
+      this.stats.lagBackoffs++;
+      this.global.cut(performance.now(), lag);
+    }
     if (this.expiryQueued) return;
     this.expiryQueued = true;
     // The check phase runs after this iteration's I/O: answers already in are counted first.
