@@ -60,12 +60,8 @@ export class Permutation {
   readonly size: number;
   private readonly half: number;
   private readonly halfBits: number;
-  private readonly k0: number;
-  private readonly k1: number;
-  private readonly k2: number;
-  private readonly k3: number;
-  private readonly k4: number;
-  private readonly k5: number;
+  /** Six Feistel round keys. */
+  private readonly keys: Uint32Array;
 
   constructor(size: number, seed: Seed) {
     if (!Number.isSafeInteger(size) || size < 0 || size > Permutation.MAX_SIZE) {
@@ -74,14 +70,8 @@ export class Permutation {
     this.size = size;
     this.halfBits = domainBits(BigInt(Math.max(size, 1))) / 2;
     this.half = 2 ** this.halfBits;
-    // Six round keys as fields, not an array: this runs once per address of a /8.
     const next = splitmix32(seed);
-    this.k0 = next();
-    this.k1 = next();
-    this.k2 = next();
-    this.k3 = next();
-    this.k4 = next();
-    this.k5 = next();
+    this.keys = Uint32Array.from({ length: 6 }, () => next());
   }
 
   /** The element at position `index` of the shuffled order; every value in [0, size) appears exactly once. */
@@ -104,23 +94,12 @@ export class Permutation {
     const mask = this.half - 1;
     let left = x >>> bits;
     let right = x & mask;
-    let t = left ^ (mix32(right ^ this.k0) & mask);
-    left = right;
-    right = t;
-    t = left ^ (mix32(right ^ this.k1) & mask);
-    left = right;
-    right = t;
-    t = left ^ (mix32(right ^ this.k2) & mask);
-    left = right;
-    right = t;
-    t = left ^ (mix32(right ^ this.k3) & mask);
-    left = right;
-    right = t;
-    t = left ^ (mix32(right ^ this.k4) & mask);
-    left = right;
-    right = t;
-    t = left ^ (mix32(right ^ this.k5) & mask);
-    return ((right << bits) | t) >>> 0;
+    for (const key of this.keys) {
+      const next = left ^ (mix32(right ^ key) & mask);
+      left = right;
+      right = next;
+    }
+    return ((left << bits) | right) >>> 0;
   }
 
   /** Larger domains: halves up to 26 bits, split with division since they overflow int32 when joined. */
@@ -128,7 +107,7 @@ export class Permutation {
     const half = this.half;
     let left = Math.floor(x / half);
     let right = x % half;
-    for (const key of [this.k0, this.k1, this.k2, this.k3, this.k4, this.k5]) {
+    for (const key of this.keys) {
       // half is a power of two ≤ 2^26, so `% half` keeps the low bits and both XOR operands stay positive.
       const next = left ^ (mix32(right ^ key) % half);
       left = right;

@@ -3,16 +3,8 @@
 /** A port state as a connect scan (and nmap) reports it. */
 export type LabState = 'open' | 'closed' | 'filtered';
 
-/** nmap's reason vocabulary, the subset a connect scan can produce (same words as src/core/status.ts). */
-export type LabReason =
-  | 'syn-ack'
-  | 'conn-refused'
-  | 'port-unreach'
-  | 'no-response'
-  | 'host-unreach'
-  | 'net-unreach'
-  | 'admin-prohibited'
-  | 'proto-unreach';
+/** nmap's reason vocabulary, the subset a connect scan can produce (src/core/status.ts). */
+export type LabReason = Exclude<import('../../src/core/status.js').PortReason, 'error'>;
 
 /** IP version of a probe. */
 export type LabFamily = 4 | 6;
