@@ -1,5 +1,5 @@
 // Builds the optional native connect path (Linux epoll). A failed build is not fatal:
-// portolan falls back to its pure-JS socket path and says so in `portolan --version -v`.
+// portolan falls back to its pure-JS socket path (`portolan scan -v` says which path it uses).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

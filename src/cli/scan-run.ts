@@ -1,7 +1,7 @@
 /**
  * Runs a validated scan: scope check, outputs, checkpoint, progress, Ctrl-C, then the engine.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { HostResult, PortResult, ScanPlan, ScanSummary, Service } from '../core/model.js';
@@ -11,7 +11,7 @@ import { quoteToken } from '../core/errors.js';
 import { findFormat } from '../report/registry.js';
 import type { ReportWriter, RunInfo } from '../report/types.js';
 import { CheckpointWriter } from '../scan/checkpoint.js';
-import { createSocketLayer } from '../scan/connect.js';
+import { createSocketLayer, nativeStatus } from '../scan/connect.js';
 import { runScan, type EngineStats, type ScanTarget } from '../scan/engine.js';
 import { socketCap } from '../scan/limits.js';
 import { resolveName } from '../scan/resolve.js';
@@ -128,7 +128,14 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
       ...(config.maxRate !== undefined && { maxRate: config.maxRate }),
       fdCap: socketCap(),
       ...(config.hostGroup !== undefined && { hostGroup: config.hostGroup }),
-      createLayer: (opts) => createSocketLayer(opts),
+      createLayer: (opts) => {
+        const layer = createSocketLayer(opts);
+        if (config.verbosity > 0) {
+          const why = layer.kind === 'js' ? ` (native path: ${nativeStatus().reason ?? 'not chosen'})` : '';
+          process.stderr.write(`portolan: socket path ${layer.kind}${why}\n`);
+        }
+        return layer;
+      },
       onPort: emitPort,
       onHost: (host) => {
         emitHost(host);
@@ -164,6 +171,8 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
     o.sink.close();
   }
   checkpoint.close(!interrupted && error === undefined);
+  // A finished scan needs no resume point; keep only the ones the user asked for by name.
+  if (!interrupted && error === undefined && config.checkpointPath === undefined && config.resume === undefined) rmSync(checkpointPath, { force: true });
   if (error !== undefined) throw error instanceof Error ? error : new Error('scan failed');
   if (interrupted) {
     process.stderr.write(`portolan: resume with: portolan scan --resume ${quoteToken(checkpointPath)}\n`);
