@@ -214,8 +214,10 @@ class Engine {
       host.rtt.sample(rtt);
       if (tryNo > 0) {
         // An answered retransmission: the first try was lost on the way. Real loss: slow down.
+        const proven = tryNo > host.maxSuccessfulTry;
         host.lossSeen = true;
         host.maxSuccessfulTry = Math.max(host.maxSuccessfulTry, tryNo);
+        if (proven) this.reopenTimeouts(host);
         host.window.cut(now, host.rtt.timeoutMs());
         this.global.cut(now, host.rtt.timeoutMs());
       } else {
@@ -241,11 +243,29 @@ class Engine {
     host.decide(index, outcome, rtt);
     if (host.phase === 'ports') {
       this.stats.portsDone++;
-      if (this.opts.onPort) this.opts.onPort(host.target, host.portResult(index));
+      // A timeout is provisional until the host is done (see reopenTimeouts); answers stream at once.
+      if (this.opts.onPort && outcome !== Outcome.Timeout) this.opts.onPort(host.target, host.portResult(index));
     } else if (host.up || host.decided === host.work.length) {
       this.abortHost(host);
       host.finishDiscovery();
       host.nextSendAt = now;
+    }
+  }
+
+  /**
+   * Retries just proved useful on this host, so ports given up as silent under the old allowance
+   * may have lost their probes too: give them the tries the new allowance grants.
+   */
+  private reopenTimeouts(host: HostTask): void {
+    if (host.phase !== 'ports') return;
+    const allowed = this.allowedRetries(host) + 1;
+    for (let i = 0; i < host.work.length; i++) {
+      if (host.outcome[i] === Outcome.Timeout && (host.tries[i] ?? 0) < allowed) {
+        host.outcome[i] = 0;
+        host.decided--;
+        this.stats.portsDone--;
+        host.retry.push(i);
+      }
     }
   }
 
@@ -371,6 +391,9 @@ class Engine {
       this.active.splice(i--, 1);
       this.stats.hostsDone++;
       if (host.up) this.stats.hostsUp++;
+      if (this.opts.onPort && host.up && !host.timedOut) {
+        for (let idx = 0; idx < host.work.length; idx++) if (host.outcome[idx] === Outcome.Timeout) this.opts.onPort(host.target, host.portResult(idx));
+      }
       this.opts.onHost(host.toResult((idx) => host.portResult(idx)));
       retired = true;
     }
