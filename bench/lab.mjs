@@ -27,7 +27,7 @@ try {
       const n = await run(['nmap', '-sT', '-T4', '-n', '-Pn', '-oX', '-', ...nmapArgs]);
       t.nmap.push(n.durationMs / 1000);
       xml = n.stdout;
-      const p = await run([process.execPath, BIN, 'scan', '-T4', '-n', '-Pn', '--no-progress', '-oJ', '-', ...ourArgs]);
+      const p = await run([process.execPath, BIN, 'scan', '--no-store', '--ports-only', '-T4', '-n', '-Pn', '--no-progress', '-oJ', '-', ...ourArgs]);
       t.portolan.push(p.durationMs / 1000);
       jsonl = p.stdout;
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BIN, OUT, peakRss, ratioLine, timed } from './lib.mjs';
 
 export const results = [];
-const sweep = peakRss([process.execPath, BIN, 'scan', '-Pn', '-n', '-T4', '-p', '80', '--no-progress', '-oX', '/dev/null', '127.0.0.0/16'], { timeoutMs: 600_000 });
+const sweep = peakRss([process.execPath, BIN, 'scan', '--no-store', '--ports-only', '-Pn', '-n', '-T4', '-p', '80', '--no-progress', '-oX', '/dev/null', '127.0.0.0/16'], { timeoutMs: 600_000 });
 const up = /\((\d+) hosts? up\)/.exec(sweep.stdout)?.[1];
 results.push(ratioLine('rss-sweep-127.0.0.0/16', `peak RSS ${(sweep.rssKb / 1024).toFixed(1)} MiB in ${sweep.seconds.toFixed(2)} s (${up ?? '?'} hosts up)`, sweep.rssKb / 1024 / 150, 1));
 

@@ -19,6 +19,8 @@ beforeAll(async () => {
   server = createServer((s) => {
     accepted++;
     s.on('error', () => undefined);
+    // Read (and drop) what a client sends, so its FIN is seen and close() does not wait forever.
+    s.resume();
     s.end('SSH-2.0-Test\r\n');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -58,6 +60,9 @@ describe('portolan scan: input errors', () => {
     [['-T', '9', '127.0.0.1'], /-T "9"/],
     [['--max-retries', 'x', '127.0.0.1'], /--max-retries "x"/],
     [['-sS', '127.0.0.1'], /connect scans only/],
+    [['--version-intensity', '12', '127.0.0.1'], /--version-intensity "12"/],
+    [['--ports-only', '-sV', '127.0.0.1'], /--ports-only and -sV/],
+    [['--signatures', '/nonexistent/sigs.yaml', '127.0.0.1'], /sigs\.yaml/],
   ];
   for (const [args, pattern] of cases) {
     it(`refuses ${JSON.stringify(args)} with one line and exit 2, sending nothing`, async () => {
@@ -135,7 +140,7 @@ describe('portolan scan: outputs', () => {
 describe('portolan scan: limits and correctness', () => {
   it('sweeps all 65535 ports under ulimit -n 256 with the right open set', async () => {
     const before = listeningPorts('127.0.0.1');
-    const r = await runCli(['scan', '-Pn', '-T4', '-p-', '127.0.0.1', '-oJ', '-'], { shellPrefix: 'ulimit -n 256;', timeoutMs: 120_000 });
+    const r = await runCli(['scan', '--ports-only', '-Pn', '-T4', '-p-', '127.0.0.1', '-oJ', '-'], { shellPrefix: 'ulimit -n 256;', timeoutMs: 120_000 });
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     expectOpenSetMatches(openSet(r.stdout), before, listeningPorts('127.0.0.1'));
@@ -145,7 +150,7 @@ describe('portolan scan: limits and correctness', () => {
   it('repeated full loopback sweeps: zero false opens, zero missed listeners', async () => {
     for (let i = 0; i < 3; i++) {
       const before = listeningPorts('127.0.0.1');
-      const r = await runCli(['scan', '-Pn', '-T4', '-p-', '127.0.0.1', '-oJ', '-'], { timeoutMs: 120_000 });
+      const r = await runCli(['scan', '--ports-only', '-Pn', '-T4', '-p-', '127.0.0.1', '-oJ', '-'], { timeoutMs: 120_000 });
       expect(r.code).toBe(0);
       expectOpenSetMatches(openSet(r.stdout), before, listeningPorts('127.0.0.1'));
     }
@@ -174,7 +179,7 @@ describe('portolan scan: scope, interruption, resume', () => {
 
   it('Ctrl-C stops and still writes valid XML', async () => {
     const xml = join(dir, 'int.xml');
-    const child = spawn(process.execPath, [BIN, 'scan', '-Pn', '--max-rate', '300', '-p-', '127.0.0.1', '127.0.0.2', '-oX', xml, '--checkpoint', join(dir, 'int.ckpt')]);
+    const child = spawn(process.execPath, [BIN, 'scan', '--ports-only', '-Pn', '--max-rate', '300', '-p-', '127.0.0.1', '127.0.0.2', '-oX', xml, '--checkpoint', join(dir, 'int.ckpt')]);
     setTimeout(() => child.kill('SIGINT'), 1500);
     const r = await collect(child, 30_000);
     expect(r.code).toBe(130);
@@ -185,7 +190,7 @@ describe('portolan scan: scope, interruption, resume', () => {
 
   it('--resume after kill -9 continues without rescanning finished hosts; the merge equals a clean run', async () => {
     const targets = ['127.0.2.1-24'];
-    const args = ['scan', '-Pn', '-p', `1-300,${port}`, '--max-rate', '1500', '--max-hostgroup', '2', ...targets];
+    const args = ['scan', '--ports-only', '-Pn', '-p', `1-300,${port}`, '--max-rate', '1500', '--max-hostgroup', '2', ...targets];
     const clean = await runCli([...args, '-oJ', '-'], { timeoutMs: 60_000 });
     expect(clean.code).toBe(0);
 

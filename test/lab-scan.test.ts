@@ -23,7 +23,7 @@ afterAll(async () => {
 
 async function scanLab(args: string[], env: Record<string, string> = {}) {
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const r = await lab.exec(['env', ...envArgs, process.execPath, BIN, 'scan', ...args, '-oJ', '-'], { timeoutMs: 120_000 });
+  const r = await lab.exec(['env', ...envArgs, process.execPath, BIN, 'scan', '--no-store', '--ports-only', ...args, '-oJ', '-'], { timeoutMs: 120_000 });
   expect(r.stderr).not.toMatch(/internal error/);
   expect(r.code).toBe(0);
   return jsonLines(r.stdout);
@@ -82,16 +82,16 @@ describe.skipIf(skip)('lab: scope', () => {
     writeFileSync(scope, `${lab.hosts.mixed.v4}\n${lab.hosts.closed.v4}/32\n${lab.hosts.mixed.v6}\n`);
     const { canary, mixed } = lab.hosts;
     for (const targets of [[canary.v4], [mixed.v4, canary.v4], ['198.18.0.0/24'], [canary.v6]]) {
-      const r = await lab.exec([process.execPath, BIN, 'scan', '--scope', scope, '-Pn', '-p', '1-1000', ...targets]);
+      const r = await lab.exec([process.execPath, BIN, 'scan', '--no-store', '--scope', scope, '-Pn', '-p', '1-1000', ...targets]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/outside the scope/);
     }
     // In scope: runs, and the canary still saw nothing.
-    const ok = await lab.exec([process.execPath, BIN, 'scan', '--scope', scope, '-Pn', '-p', '22', mixed.v4]);
+    const ok = await lab.exec([process.execPath, BIN, 'scan', '--no-store', '--scope', scope, '-Pn', '-p', '22', mixed.v4]);
     expect(ok.code).toBe(0);
     expect(await lab.readCanary()).toBe(0);
     // The counter does count: one probe at the canary shows up.
-    await lab.exec([process.execPath, BIN, 'scan', '-Pn', '-p', '22', canary.v4]);
+    await lab.exec([process.execPath, BIN, 'scan', '--no-store', '-Pn', '-p', '22', canary.v4]);
     expect(await lab.readCanary()).toBeGreaterThan(0);
   });
 });

@@ -9,6 +9,7 @@ import { formatByFlag } from '../report/registry.js';
 const ALIASES: ReadonlyMap<string, string> = new Map([
   ['-sL', '--list-scan'],
   ['-sT', '--connect-scan'],
+  ['-sV', '--service-detection'],
   ['-Pn', '--no-ping'],
   ['-P0', '--no-ping'],
   ['-iL', '--input-list'],

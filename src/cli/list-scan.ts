@@ -3,7 +3,7 @@
  * through the system resolver unless they are literals). Streams, so a /8 costs constant memory.
  */
 import { expandTargetBatches } from '../core/targets.js';
-import { escapeTerminal } from '../report/escape.js';
+import { escapeTerminal } from '../core/escape.js';
 import { compileExclusions } from '../core/targets.js';
 import { quoteToken } from '../core/errors.js';
 import { resolveName } from '../scan/resolve.js';

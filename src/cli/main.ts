@@ -1,4 +1,5 @@
 /** The `portolan` command line: one commander program, one module per command. */
+import { tolerateClosedStdout } from './stdout.js';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { ArgvError, rewriteNmapArgs } from './argv.js';
@@ -7,6 +8,8 @@ import { VERSION } from './version.js';
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `portolan … | head`: a reader that stops early is not an error worth a stack trace.
+  tolerateClosedStdout();
   const program = new Command('portolan')
     .description('Map what a network exposes, rank what matters, write the fix, prove the fix held.')
     .version(VERSION, '-V, --version')

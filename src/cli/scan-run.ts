@@ -18,6 +18,8 @@ import { resolveName } from '../scan/resolve.js';
 import { assertInScope, loadScope, type Scope } from '../scan/scope.js';
 import type { ScanConfig } from './commands/scan.js';
 import { startProgress } from './progress.js';
+import type { Detection } from './scan-detect.js';
+import { ScanRecorder } from './scan-store.js';
 import { Sink } from './sink.js';
 import { VERSION } from './version.js';
 
@@ -65,10 +67,32 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
     await assertInScope(config.specs, scope, resolveName);
   }
   const exclusions = await compileExclusions(config.excludes, resolveName);
+  // Signature files are read (and rejected) before anything is sent.
+  // Loaded only when used: the detectors cost ~100 ms of start-up that --ports-only need not pay.
+  const detection: Detection | undefined = config.detect.enabled ? await (await import('./scan-detect.js')).createDetection(config.detect, Math.floor(socketCap() / 2)) : undefined;
   const finished = new Map<string, HostResult>();
   for (const h of config.resume?.finished.hosts ?? []) finished.set(h.address, h);
 
   const startedAt = Date.now();
+  // Opened before anything is sent, so a bad --db costs nothing but one line.
+  const recorder = await ScanRecorder.open(config.store, config.argv, startedAt);
+  try {
+    return await scanAndReport(config, scope, exclusions, detection, finished, startedAt, recorder);
+  } finally {
+    await recorder?.close();
+  }
+}
+
+/** The scan proper: outputs, checkpoint, Ctrl-C, the engine, then the store. */
+async function scanAndReport(
+  config: ScanConfig,
+  scope: Scope | undefined,
+  exclusions: Awaited<ReturnType<typeof compileExclusions>>,
+  detection: Detection | undefined,
+  finished: ReadonlyMap<string, HostResult>,
+  startedAt: number,
+  recorder: ScanRecorder | undefined,
+): Promise<number> {
   const plan: ScanPlan = { args: config.argv, scanType: 'connect', protocol: 'tcp', ports: Array.from(config.ports), startedAt, version: VERSION };
   const info: RunInfo = { targets: config.targetTexts, verbosity: config.verbosity, openOnly: config.openOnly, showReason: config.showReason };
   const outputs = openOutputs(config);
@@ -85,14 +109,44 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
     if (host.status === 'up') hostsUp++;
     host.ports.forEach(withTableService);
     for (const o of outputs) o.sink.write(o.writer.host(host));
+    recorder?.add(host);
   };
-  const emitPort = (target: ScanTarget, result: PortResult): void => {
+  const writePort = (target: ScanTarget, result: PortResult): void => {
     withTableService(result);
     for (const o of outputs) if (o.writer.port) o.sink.write(o.writer.port(target, result));
   };
+  // With detection, an open port (and then its host) is written once its service is known.
+  const portWrites = new Map<string, Promise<void>[]>();
+  const hostWrites: Promise<void>[] = [];
+  const emitPort = (target: ScanTarget, result: PortResult): void => {
+    if (!detection || result.state !== 'open') {
+      writePort(target, result);
+      return;
+    }
+    const list = portWrites.get(target.address) ?? [];
+    list.push(detection.port(target, result).then(() => writePort(target, result)));
+    portWrites.set(target.address, list);
+  };
+  const finishHost = (host: HostResult): void => {
+    if (!detection) {
+      emitHost(host);
+      checkpoint.addHost(host);
+      return;
+    }
+    const writes = portWrites.get(host.address) ?? [];
+    portWrites.delete(host.address);
+    hostWrites.push(
+      Promise.all(writes)
+        .then(() => detection.host(host))
+        .then(() => {
+          emitHost(host);
+          checkpoint.addHost(host);
+        }),
+    );
+  };
   // Hosts finished before an interruption: reported again so the merged output equals a clean run.
   for (const host of finished.values()) {
-    for (const p of host.ports) emitPort(host, p);
+    for (const p of host.ports) writePort(host, p);
     emitHost(host);
   }
 
@@ -103,6 +157,7 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
     if (interrupts > 1) process.exit(130);
     process.stderr.write('\nportolan: interrupted; finishing output (Ctrl-C again to quit at once)\n');
     controller.abort();
+    detection?.abort();
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -126,7 +181,8 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
       maxRetries: config.maxRetries,
       ...(config.minRate !== undefined && { minRate: config.minRate }),
       ...(config.maxRate !== undefined && { maxRate: config.maxRate }),
-      fdCap: socketCap(),
+      fdCap: detection ? Math.max(8, socketCap() - detection.fds) : socketCap(),
+      ...(detection && { onOpen: detection.onOpen }),
       ...(config.hostGroup !== undefined && { hostGroup: config.hostGroup }),
       createLayer: (opts) => {
         const layer = createSocketLayer(opts);
@@ -137,16 +193,15 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
         return layer;
       },
       onPort: emitPort,
-      onHost: (host) => {
-        emitHost(host);
-        checkpoint.addHost(host);
-      },
+      onHost: finishHost,
       signal: controller.signal,
       statsRef: (get) => {
         live = get;
       },
     });
     stats = await running;
+    await Promise.all(hostWrites);
+    await detection?.drain();
   } catch (err) {
     error = err;
   } finally {
@@ -173,6 +228,7 @@ export async function runScanCommand(config: ScanConfig): Promise<number> {
   checkpoint.close(!interrupted && error === undefined);
   // A finished scan needs no resume point; keep only the ones the user asked for by name.
   if (!interrupted && error === undefined && config.checkpointPath === undefined && config.resume === undefined) rmSync(checkpointPath, { force: true });
+  await recorder?.finish(interrupted ? 'interrupted' : error !== undefined ? 'failed' : 'done');
   if (error !== undefined) throw error instanceof Error ? error : new Error('scan failed');
   if (interrupted) {
     process.stderr.write(`portolan: resume with: portolan scan --resume ${quoteToken(checkpointPath)}\n`);

@@ -13,6 +13,45 @@ export type Source = 'portolan' | 'nmap' | 'masscan' | 'naabu' | 'rustscan' | 'a
 /** How a service name was obtained: guessed from the port number, or read from what the service said. */
 export type ServiceMethod = 'table' | 'probed';
 
+/** What a TLS handshake told us. */
+export interface TlsInfo {
+  /** `TLSv1.3`, `TLSv1.2`, … as negotiated. */
+  protocol: string;
+  cipher: string;
+  /** ALPN protocol chosen by the server, if any (`h2`, `http/1.1`). */
+  alpn?: string;
+  certificate?: CertificateInfo;
+  /** Legacy versions this server still accepts (checked with separate handshakes). */
+  legacyVersions?: string[];
+}
+
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  /** DNS names and IP addresses from subjectAltName. */
+  altNames: string[];
+  /** ISO 8601. */
+  validFrom: string;
+  validTo: string;
+  selfSigned: boolean;
+  expired: boolean;
+  /** `RSA`, `EC`, `Ed25519`, … */
+  keyType?: string;
+  /** Key size in bits (RSA modulus, EC curve size). */
+  keyBits?: number;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+/** A fact a read-only safe check established, for the assessment stage. */
+export interface Evidence {
+  /** Stable identifier: `redis-no-auth`, `ftp-anonymous`, `ssh-password-auth`, `tls-legacy-version`, … */
+  id: string;
+  /** One line a human can read; built from escaped data. */
+  detail: string;
+}
+
 export interface Service {
   /** nmap-style service name (`ssh`, `http`, `postgresql`, …). */
   name: string;
@@ -26,8 +65,33 @@ export interface Service {
   method: ServiceMethod;
   /** 0–10, as nmap's `conf`: 3 for a port-table guess, 10 for a strong banner match. */
   confidence: number;
+  /** CPE 2.3 names. */
   cpe: string[];
+  /** What the service said, escaped and truncated, when it was not recognised. */
   banner?: string;
+  hostname?: string;
+  /** Distribution named by the banner (`Debian`) and its package revision (`2+deb12u3`), for backport checks. */
+  distro?: string;
+  packageRevision?: string;
+  /** TLS facts when the service runs inside TLS (or was upgraded with STARTTLS). */
+  tls?: TlsInfo;
+  /** The server offered STARTTLS. */
+  startTls?: boolean;
+  /** What the detector read that other tools match on (`ssh.banner`, `http_header.server`, `html_title`, …). */
+  fields?: Record<string, string>;
+  /** Read-only safe checks that established a fact (no auth required, legacy TLS, …). */
+  evidence?: Evidence[];
+}
+
+/** Where a listening socket is bound, as a listener audit (`/proc`, ss, netstat) sees it. */
+export interface ListenerInfo {
+  /** The local address it is bound to (`0.0.0.0`, `::`, `127.0.0.1`, `192.0.2.5`, `*`). */
+  bindAddress: string;
+  /** `loopback` (only this machine can reach it), `all` (every interface), `specific` (one address). */
+  scope: 'loopback' | 'all' | 'specific';
+  pid?: number;
+  process?: string;
+  user?: string;
 }
 
 export interface PortResult {
@@ -40,6 +104,8 @@ export interface PortResult {
   /** How many probes were sent for this port before its state was decided. */
   tries: number;
   service?: Service;
+  /** Set when the port came from a listener audit rather than from the network. */
+  listener?: ListenerInfo;
 }
 
 export type HostStatus = 'up' | 'down';
@@ -65,6 +131,41 @@ export interface HostResult {
   timeoutUs?: number;
   /** Set when --host-timeout ended this host before all ports were decided; its ports are then omitted, as nmap does. */
   timedOut?: boolean;
+}
+
+/** A vulnerability finding another scanner reported (Nessus), kept for the assessment stage. */
+export interface ImportedFinding {
+  protocol: Protocol;
+  port: number;
+  pluginId: string;
+  pluginName: string;
+  /** 0 info, 1 low, 2 medium, 3 high, 4 critical (Nessus' scale). */
+  severity: number;
+  cves: string[];
+  cvss2?: number;
+  cvss3?: number;
+  synopsis?: string;
+}
+
+/** An installed package (dpkg, rpm), for backport-aware CVE checks. */
+export interface InstalledPackage {
+  name: string;
+  version: string;
+  arch?: string;
+  manager: 'dpkg' | 'rpm';
+}
+
+/**
+ * One host as one source saw it: the unit every importer yields, a scan produces and the store
+ * ingests. The source applies to every port and service in it.
+ */
+export interface Observation {
+  host: HostResult;
+  source: Source;
+  /** Operating system as the source named it (Nessus, nmap -O, a banner), free text. */
+  osHint?: string;
+  findings?: ImportedFinding[];
+  packages?: InstalledPackage[];
 }
 
 export interface HostName {

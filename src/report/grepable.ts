@@ -4,7 +4,7 @@
  * scripts built on `grep`/`awk`/`cut` still consume it, so the layout is kept exactly.
  */
 import type { HostResult, PortResult, ScanPlan, ScanSummary } from '../core/model.js';
-import { escapeTerminal } from './escape.js';
+import { escapeTerminal } from '../core/escape.js';
 import { compressPorts, distinctCount, partitionPorts } from './extraports.js';
 import { commandLine, ctimeString, displayName, doneSummary, serviceLabel, versionText } from './text.js';
 import type { ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';

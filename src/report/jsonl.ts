@@ -11,7 +11,7 @@
  * host's ports are written just before its host line instead, so the output is complete either way.
  */
 import type { HostResult, PortResult, ScanPlan, ScanSummary, Service } from '../core/model.js';
-import { toJsonLine } from './escape.js';
+import { toJsonLine } from '../core/escape.js';
 import { compressPorts, countStates, distinctCount } from './extraports.js';
 import type { PortHostRef, ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';
 
@@ -32,6 +32,13 @@ function serviceJson(s: Service): Record<string, unknown> {
     method: s.method,
     conf: s.confidence,
     cpe: s.cpe,
+    hostname: s.hostname,
+    distro: s.distro,
+    package_revision: s.packageRevision,
+    starttls: s.startTls,
+    tls: s.tls,
+    evidence: s.evidence,
+    fields: s.fields,
     banner: s.banner,
   };
 }

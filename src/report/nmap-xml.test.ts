@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostResult, ScanPlan } from '../core/model.js';
 import * as F from '../../test/fixtures/report/hosts.js';
 import { NMAP_DTD, hasTool, run, tempFile, tempPath } from '../../test/fixtures/report/tools.js';
-import { escapeTerminal } from './escape.js';
+import { escapeTerminal } from '../core/escape.js';
 import { xmlFormat } from './nmap-xml.js';
 import type { ReportOptions, RunInfo } from './types.js';
 

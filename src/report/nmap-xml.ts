@@ -7,8 +7,9 @@
  * with `portolan`), `version` and the leading comment; `xmlScanner: 'portolan'` trades validity for
  * an explicit attribute (ndiff accepts both).
  */
+import { toCpe22 } from '../core/cpe.js';
 import type { HostResult, PortResult, ScanPlan, ScanSummary, Service } from '../core/model.js';
-import { escapeXmlAttr, escapeXmlText } from './escape.js';
+import { escapeXmlAttr, escapeXmlText } from '../core/escape.js';
 import { compressPorts, distinctCount, partitionPorts, type StateGroup } from './extraports.js';
 import { commandLine, ctimeString, doneSummary, epochSeconds, seconds2 } from './text.js';
 import type { ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';
@@ -45,13 +46,15 @@ function serviceXml(s: Service): string {
     opt('product', s.product) +
     opt('version', s.version) +
     opt('extrainfo', s.extrainfo) +
+    opt('hostname', s.hostname) +
     opt('ostype', s.ostype) +
     opt('devicetype', s.devicetype) +
     attr('method', s.method) +
     attr('conf', conf(s.confidence)) +
     opt('tunnel', s.tunnel);
   if (s.cpe.length === 0) return `<service${attrs}/>`;
-  return `<service${attrs}>${s.cpe.map((c) => `<cpe>${escapeXmlText(c)}</cpe>`).join('')}</service>`;
+  // nmap writes CPE 2.2 URIs; the model keeps 2.3 names (JSON Lines has those).
+  return `<service${attrs}>${s.cpe.map((c) => `<cpe>${escapeXmlText(toCpe22(c))}</cpe>`).join('')}</service>`;
 }
 
 function portXml(p: PortResult): string {

@@ -4,7 +4,8 @@
  * like `grep open` keep working. Plain text; colour is the CLI's business via the `color` hook.
  */
 import type { HostResult, PortResult, ScanPlan, ScanSummary } from '../core/model.js';
-import { escapeTerminal } from './escape.js';
+import { toCpe22 } from '../core/cpe.js';
+import { escapeTerminal } from '../core/escape.js';
 import { partitionPorts, type StateGroup } from './extraports.js';
 import { ctimeString, displayName, doneSummary, plural, seconds2, serviceLabel, shortDateString, twoSignificant, versionText, commandLine } from './text.js';
 import type { ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';
@@ -45,7 +46,7 @@ function serviceInfo(ports: readonly PortResult[]): string | undefined {
     if (s.ostype) os.add(cell(s.ostype));
     if (s.devicetype) devices.add(cell(s.devicetype));
     // Only OS and hardware CPEs describe the host; application CPEs belong to their port.
-    for (const c of s.cpe) if (c.startsWith('cpe:/o:') || c.startsWith('cpe:/h:')) cpes.add(cell(c));
+    for (const c of s.cpe.map(toCpe22)) if (c.startsWith('cpe:/o:') || c.startsWith('cpe:/h:')) cpes.add(cell(c));
   }
   const fields: string[] = [];
   if (os.size > 0) fields.push(`${os.size === 1 ? 'OS' : 'OSs'}: ${[...os].join(', ')}`);

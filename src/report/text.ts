@@ -123,6 +123,8 @@ export function versionText(service: Service | undefined): string {
   const parts: string[] = [];
   if (service.product) parts.push(service.product);
   if (service.version) parts.push(service.version);
+  // nmap folds the distribution's package revision into the version: `9.2p1 Debian 2+deb12u3`.
+  if (service.version && service.distro && service.packageRevision) parts.push(`${service.distro} ${service.packageRevision}`);
   if (service.extrainfo) parts.push(`(${service.extrainfo})`);
   return parts.join(' ');
 }

@@ -14,6 +14,25 @@ const headerSchema = z.object({
   startedAt: z.number(),
 });
 
+const text = z.string().max(1024).optional();
+/** A detected service; TLS and evidence details are kept as written (our own file, bounded by the line cap). */
+const serviceSchema = z.looseObject({
+  name: z.string().max(64),
+  product: text,
+  version: text,
+  extrainfo: text,
+  ostype: text,
+  devicetype: text,
+  hostname: text,
+  distro: text,
+  packageRevision: text,
+  tunnel: z.literal('ssl').optional(),
+  method: z.enum(['table', 'probed']),
+  confidence: z.number().min(0).max(10),
+  cpe: z.array(z.string().max(512)).max(32),
+  banner: text,
+});
+
 const portSchema = z.object({
   protocol: z.enum(['tcp', 'udp']),
   port: z.number().int().min(0).max(65535),
@@ -21,6 +40,7 @@ const portSchema = z.object({
   reason: z.enum(['syn-ack', 'conn-refused', 'port-unreach', 'no-response', 'host-unreach', 'net-unreach', 'admin-prohibited', 'proto-unreach', 'error']),
   rttMs: z.number().optional(),
   tries: z.number().int().min(0),
+  service: serviceSchema.optional(),
 });
 
 const hostSchema = z.object({

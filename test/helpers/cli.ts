@@ -1,8 +1,21 @@
 /** Run the built CLI (dist/) as a user would, with bounded time. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/portolan.js', import.meta.url));
+
+/**
+ * A home of its own for every test run: the CLI stores scans in $XDG_DATA_HOME and checkpoints in
+ * $XDG_STATE_HOME, and tests must never touch the real ones. Set on process.env too, so children
+ * spawned directly (and lab commands, which inherit the environment) use it as well.
+ */
+export const TEST_HOME = mkdtempSync(join(tmpdir(), 'portolan-home-'));
+export const TEST_ENV = { XDG_DATA_HOME: join(TEST_HOME, 'data'), XDG_STATE_HOME: join(TEST_HOME, 'state') } as const;
+Object.assign(process.env, TEST_ENV);
+process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
 
 export interface RunResult {
   code: number | null;
@@ -14,8 +27,8 @@ export interface RunResult {
 /** Run `portolan ARGS` (optionally through a shell prefix such as `ulimit -n 256;`). */
 export function runCli(args: string[], opts: { timeoutMs?: number; shellPrefix?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   const child = opts.shellPrefix
-    ? spawn('bash', ['-c', `${opts.shellPrefix} exec "$0" "$@"`, process.execPath, BIN, ...args], { env: { ...process.env, ...opts.env } })
-    : spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env } });
+    ? spawn('bash', ['-c', `${opts.shellPrefix} exec "$0" "$@"`, process.execPath, BIN, ...args], { env: { ...process.env, ...TEST_ENV, ...opts.env } })
+    : spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...TEST_ENV, ...opts.env } });
   return collect(child, opts.timeoutMs ?? 60_000, opts.input);
 }
 

@@ -9,6 +9,7 @@
 // ENETUNREACH, admin-prohibited 1 / policy-fail 5 / reject-route 6 -> EACCES, addr-unreach 3 ->
 // EHOSTUNREACH, port-unreach 4 -> ECONNREFUSED. nmap -sT only sees that errno, so its reason is the
 // errno's (measured with nmap 7.93, see lab.test.ts): `nmapReason` below.
+import { DAEMONS, HOSTILE_PORTS } from './service-table.mjs';
 
 /** The lab's scanner addresses and subnets (RFC 2544 / RFC 5180 benchmarking space only). */
 export const LAB_NET = Object.freeze({
@@ -104,8 +105,19 @@ function spec(s) {
     defaultReason: s.default.reason,
     ranges: Object.freeze(s.ranges ?? []),
     listenPorts: Object.freeze(s.listen?.ports ?? []),
+    optional: s.optional === true,
   });
 }
+
+// The service hosts: every daemon port open (v4; v6 where the daemon listens there too), every
+// other port the kernel's RST. No nft rules, so nothing stands between a scanner and a daemon.
+const SERVICE_RANGES = DAEMONS.flatMap((d) => d.ports.map((p) => {
+  const open = outcome({ state: 'open', reason: 'syn-ack', cause: `real daemon ${d.name}: ${p.tunnel ? `${p.tunnel}/` : ''}${p.service} (services.mjs)` });
+  return range(p.port, p.port, open, d.v6 ? open : KERNEL_RST);
+})).sort((a, b) => a.from - b.from);
+const HOSTILE_RANGES = HOSTILE_PORTS.map((h) => range(h.port, h.port, outcome({
+  state: 'open', reason: 'syn-ack', cause: `hostile.mjs ${h.behaviour}: ${h.about}`,
+})));
 
 /** Every lab host, by name. `index` is the last byte of its v4 address and the last group of its v6 one. */
 export const LAB_HOSTS = Object.freeze({
@@ -138,10 +150,26 @@ export const LAB_HOSTS = Object.freeze({
     name: 'down', index: 15, present: false,
     about: 'address reserved on the lab subnet, no host behind it', default: NEIGHBOUR_FAILS,
   }),
+  // Opt-in hosts (not in LAB_DEFAULT_HOSTS): they cost seconds of daemon start-up.
+  svc: spec({
+    name: 'svc', index: 20, present: true, policy: 'accept', optional: true,
+    about: 'real Debian daemons (services.mjs): ssh ftp smtp dns http https pop3 imap mqtt mysql postgresql redis http-alt memcached',
+    ranges: SERVICE_RANGES,
+    default: KERNEL_RST,
+  }),
+  hostile: spec({
+    name: 'hostile', index: 22, present: true, policy: 'accept', optional: true,
+    about: 'hostile.mjs: tarpit, endless stream, drip, RST, close, garbage, 1 MiB line, ANSI banner, SSH banner + garbage',
+    ranges: HOSTILE_RANGES,
+    default: KERNEL_RST,
+  }),
 });
 
-/** Host names in start order. */
+/** Every host name, in start order. */
 export const LAB_HOST_NAMES = Object.freeze(Object.keys(LAB_HOSTS));
+
+/** The hosts startLab() builds when not told otherwise: every host but the opt-in service hosts. */
+export const LAB_DEFAULT_HOSTS = Object.freeze(LAB_HOST_NAMES.filter((n) => !LAB_HOSTS[n].optional));
 
 function specOf(host) {
   const s = typeof host === 'string' ? LAB_HOSTS[host] : host;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bring the lab up and down by hand (or from a benchmark script). Needs root.
 //
-//   node test/lab/lab-cli.mjs up [--hosts mixed,drop] [--hours 12] [--icmp-ratelimit] [--json]
+//   node test/lab/lab-cli.mjs up [--hosts mixed,drop] [--services] [--daemons ssh,nginx] [--hours 12] [--icmp-ratelimit] [--json]
+//                                     --services adds the opt-in hosts svc (real daemons) and hostile
 //   node test/lab/lab-cli.mjs down [PREFIX]     no PREFIX: every persistent lab and every stale one
 //   node test/lab/lab-cli.mjs status            labs on this machine, owner alive or not
 //   node test/lab/lab-cli.mjs cleanup           remove labs whose owner died
@@ -11,10 +12,10 @@
 // A lab from `up` is persistent: it outlives this command and cleanupStale() leaves it alone; its
 // listeners still exit after --hours. Run the scanner in it with `ip netns exec <prefix>-scan ...`.
 import {
-  LAB_HOSTS, cleanupStale, expectedState, labUnavailableReason, listLabs, startLab, teardownPrefix,
+  LAB_DEFAULT_HOSTS, LAB_HOSTS, cleanupStale, expectedState, labUnavailableReason, listLabs, startLab, teardownPrefix,
 } from './lab.mjs';
 
-const USAGE = 'usage: lab-cli.mjs up [--hosts a,b] [--hours N] [--icmp-ratelimit] [--json] | down [PREFIX] | status | cleanup | table [HOST] | expect HOST PORT [4|6]';
+const USAGE = 'usage: lab-cli.mjs up [--hosts a,b] [--services] [--daemons a,b] [--hours N] [--icmp-ratelimit] [--json] | down [PREFIX] | status | cleanup | table [HOST] | expect HOST PORT [4|6]';
 
 function die(msg, code = 2) {
   process.stderr.write(`lab-cli: ${msg}\n`);
@@ -57,11 +58,13 @@ function printTable(names) {
 }
 
 async function up(args) {
-  const hosts = flag(args, '--hosts')?.split(',');
+  let hosts = flag(args, '--hosts')?.split(',');
+  if (args.includes('--services')) hosts = [...new Set([...(hosts ?? LAB_DEFAULT_HOSTS), 'svc', 'hostile'])];
+  const daemons = flag(args, '--daemons')?.split(',');
   const hours = Number(flag(args, '--hours') ?? 12);
   if (!Number.isFinite(hours) || hours <= 0 || hours > 168) die('--hours must be in (0, 168]');
   const lab = await startLab({
-    persistent: true, hosts, maxLifeS: Math.round(hours * 3600), icmpRateLimit: args.includes('--icmp-ratelimit'),
+    persistent: true, hosts, daemons, maxLifeS: Math.round(hours * 3600), icmpRateLimit: args.includes('--icmp-ratelimit'),
   });
   const summary = {
     prefix: lab.prefix,
@@ -69,6 +72,10 @@ async function up(args) {
     namespaces: lab.namespaces,
     startupMs: Math.round(lab.startupMs),
     hosts: Object.fromEntries(Object.values(lab.hosts).map((h) => [h.name, { ns: h.ns, v4: h.v4, v6: h.v6 }])),
+    services: lab.services.map((s) => ({ ...s, product: String(s.product) })),
+    hostile: lab.hostile,
+    serviceTimings: lab.serviceTimings,
+    tmpDir: lab.tmpDir,
   };
   if (args.includes('--json')) {
     console.log(JSON.stringify(summary));
@@ -76,6 +83,11 @@ async function up(args) {
   }
   console.log(`lab ${lab.prefix} up in ${summary.startupMs} ms; scanner namespace ${lab.scanNs} (${lab.scanner.v4}, ${lab.scanner.v6})`);
   for (const h of Object.values(lab.hosts)) console.log(`  ${h.name.padEnd(7)} ${h.v4.padEnd(12)} ${h.v6.padEnd(12)} ${h.ns ?? '(no host)'}`);
+  if (lab.services.length > 0) console.log(`daemons up in ${lab.serviceTimings.total} ms (files, logs: ${lab.tmpDir}):`);
+  for (const s of lab.services) {
+    console.log(`  ${String(s.port).padStart(5)} ${(s.tunnel ? `ssl/${s.service}` : s.service).padEnd(11)} ${s.daemon.padEnd(10)} ${s.version.padEnd(10)} ${s.packageVersion}${s.address6 ? '' : '  (v4 only)'}`);
+  }
+  for (const h of lab.hostile) console.log(`  ${String(h.port).padStart(5)} hostile ${h.behaviour.padEnd(10)} ${h.about}`);
   console.log(`run:  ip netns exec ${lab.scanNs} nmap -sT -Pn -n --reason -p 1-1200 198.18.0.11`);
   console.log(`stop: node test/lab/lab-cli.mjs down ${lab.prefix}`);
 }

@@ -1,4 +1,12 @@
 // Types for lab.mjs (plain JS so benchmarks can import it with bare `node`). TS code imports lab.ts.
+import type { LabDaemonName, LabHostilePort, LabProcess, LabService } from './services.mjs';
+
+export type {
+  LabDaemonName, LabDaemonPort, LabDaemonSpec, LabHostileBehaviour, LabHostilePort, LabHostileSpec, LabProcess, LabService,
+} from './services.mjs';
+export {
+  DAEMONS, DAEMON_NAMES, HOSTILE_PORTS, HOSTILE_PORT_NUMBERS, SERVICE_PORTS, groundTruth, hostileTruth, packageVersions, upstreamVersion,
+} from './services.mjs';
 
 /** A port state as a connect scan (and nmap) reports it. */
 export type LabState = 'open' | 'closed' | 'filtered';
@@ -9,8 +17,11 @@ export type LabReason = Exclude<import('../../src/core/status.js').PortReason, '
 /** IP version of a probe. */
 export type LabFamily = 4 | 6;
 
-/** The lab's hosts. `down` has an address but no namespace. */
-export type LabHostName = 'mixed' | 'drop' | 'closed' | 'canary' | 'down';
+/**
+ * The lab's hosts. `down` has an address but no namespace. `svc` (real daemons) and `hostile`
+ * (hostile.mjs) are opt-in: only built when named in `hosts`.
+ */
+export type LabHostName = 'mixed' | 'drop' | 'closed' | 'canary' | 'down' | 'svc' | 'hostile';
 
 /** What a probe to one port ends as, and why. */
 export interface LabOutcome {
@@ -63,6 +74,8 @@ export interface LabHostSpec {
   readonly v6: string;
   /** False for `down`: the address is on the subnet, but nothing answers ARP/ND. */
   readonly present: boolean;
+  /** True for the opt-in hosts (`svc`, `hostile`), which are not in LAB_DEFAULT_HOSTS. */
+  readonly optional: boolean;
   readonly about: string;
   readonly listenPorts: readonly number[];
   /** Ports with a listener or an nft rule; every other port gets `default`. */
@@ -114,14 +127,24 @@ export interface Lab {
   readonly hosts: Readonly<Record<LabHostName, LabHost>>;
   /** How long startLab took, in ms (0 for an attached lab). */
   readonly startupMs: number;
+  /** Ground truth for every port of the `svc` host's daemons (empty without `svc`), sorted by port. */
+  readonly services: readonly LabService[];
+  /** The `hostile` host's ports (empty without `hostile`). */
+  readonly hostile: readonly LabHostilePort[];
+  /** Start-up ms per daemon plus `total` (daemons start in parallel); empty without `svc`. */
+  readonly serviceTimings: Readonly<Record<string, number>>;
+  /** The lab's temporary directory (daemon configs, data and logs: `<tmpDir>/<daemon>/<daemon>.log`), or null. */
+  readonly tmpDir: string | null;
   /** `argv` prefixed to run inside the scanner namespace (`ip netns exec <scanNs> ...`). */
   scanArgv(argv: readonly string[]): string[];
   /** Run a command inside the scanner namespace. */
   exec(argv: readonly string[], opts?: LabExecOptions): Promise<LabExecResult>;
   /** Run a command inside a host's namespace. */
   execIn(host: LabHostName | LabHost, argv: readonly string[], opts?: LabExecOptions): Promise<LabExecResult>;
-  /** PIDs of the listeners this lab started. */
+  /** PIDs of every process this lab started and stops by PID (listeners, hostile.mjs, watchdog, daemons). */
   listenerPids(): number[];
+  /** The same processes with their namespace, start time and name. */
+  processes(): LabProcess[];
   /** Packets from the scanner's addresses seen by the canary host, plus ARP requests for it. */
   readCanary(): Promise<number>;
   /** Stop the listeners and delete the namespaces, by the names and PIDs recorded. Idempotent. */
@@ -130,8 +153,10 @@ export interface Lab {
 
 /** Options for startLab. */
 export interface LabOptions {
-  /** Build only these hosts (default: all). */
+  /** Build only these hosts (default: LAB_DEFAULT_HOSTS, i.e. all but `svc` and `hostile`). */
   hosts?: readonly LabHostName[];
+  /** Daemons the `svc` host runs (default: all of DAEMON_NAMES). */
+  daemons?: readonly LabDaemonName[];
   /** Keep Linux's default ICMP rate limits on the target hosts (default: disabled for exact answers). */
   icmpRateLimit?: boolean;
   /** Not tied to this process: survives its exit, ignored by cleanupStale (lab-cli `up`). */
@@ -149,12 +174,20 @@ export interface LabRecord {
   createdAt: string;
   namespaces: string[];
   hosts: LabHostName[];
-  listeners: { ns: string; pid: number; start: string | null }[];
+  listeners: LabProcess[];
+  /** Temporary directory of the `svc` daemons (removed at teardown), or null. */
+  tmpDir?: string | null;
+  daemons?: LabDaemonName[];
+  /** Full Debian package version per daemon. */
+  versions?: Partial<Record<LabDaemonName, string>>;
+  serviceTimings?: Record<string, number>;
 }
 
 export declare const LAB_NET: Readonly<{ v4Subnet: string; v6Subnet: string; scannerV4: string; scannerV6: string }>;
 export declare const LAB_HOSTS: Readonly<Record<LabHostName, LabHostSpec>>;
 export declare const LAB_HOST_NAMES: readonly LabHostName[];
+/** The hosts startLab() builds by default: all but the opt-in `svc` and `hostile`. */
+export declare const LAB_DEFAULT_HOSTS: readonly LabHostName[];
 export declare const RECORD_DIR: string;
 
 /** True when the lab can run: Linux, root, `ip` and `nft` present. */

@@ -5,18 +5,31 @@
 // Types: lab.d.mts. Host table: hosts.mjs.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, chmodSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LAB_HOSTS, LAB_HOST_NAMES, LAB_NET, expectationsOf, listenerArgs, nftRuleset } from './hosts.mjs';
+import { LAB_DEFAULT_HOSTS, LAB_HOSTS, LAB_HOST_NAMES, LAB_NET, expectationsOf, listenerArgs, nftRuleset } from './hosts.mjs';
+import { DAEMON_NAMES, groundTruth, hostileTruth, startServices } from './services.mjs';
 import {
   LAB_NS_RE, isSameProcess, listNetns, mustRun, procCmdline, procStartTime, procState, readRecords, removeRecord, run, which, writeRecord,
 } from './sys.mjs';
 
-export { LAB_HOSTS, LAB_HOST_NAMES, LAB_NET, expectedState, expectationsOf, samplePorts, nftRuleset } from './hosts.mjs';
+export { LAB_DEFAULT_HOSTS, LAB_HOSTS, LAB_HOST_NAMES, LAB_NET, expectedState, expectationsOf, samplePorts, nftRuleset } from './hosts.mjs';
+export {
+  DAEMONS, DAEMON_NAMES, HOSTILE_PORTS, HOSTILE_PORT_NUMBERS, SERVICE_PORTS, groundTruth, hostileTruth, packageVersions, upstreamVersion,
+} from './services.mjs';
 export { RECORD_DIR } from './sys.mjs';
 
 const LISTENER = fileURLToPath(new URL('./listener.mjs', import.meta.url));
+const HOSTILE = fileURLToPath(new URL('./hostile.mjs', import.meta.url));
+const WATCHDOG = fileURLToPath(new URL('./watchdog.mjs', import.meta.url));
+const OUR_SCRIPTS = [LISTENER, HOSTILE, WATCHDOG];
+// Namespaces in which every process is one the lab started (daemons and their children): teardown
+// kills what is left in them by PID after the recorded processes were stopped.
+const SWEPT_ROLES = new Set(['svc', 'hostile']);
 const READY_TIMEOUT_MS = 10_000;
 const KILL_GRACE_MS = 2_000;
 // Target hosts answer every probe at once: Linux's default ICMP rate limits (per peer and global)
@@ -65,7 +78,7 @@ function signalAll(list, signal) {
   for (const l of list) {
     if (!isRunning(l.pid, l.start)) continue;
     try {
-      process.kill(l.pid, signal);
+      process.kill(l.pid, signal ?? l.stopSignal ?? 'SIGTERM');
     } catch {
       // exited between the check and the signal
     }
@@ -75,14 +88,41 @@ function signalAll(list, signal) {
 /** Stop the recorded listeners and delete the recorded namespaces; idempotent. */
 async function teardownRecord(rec) {
   const listeners = rec.listeners ?? [];
-  signalAll(listeners, 'SIGTERM');
+  signalAll(listeners, null);
   await waitGone(listeners, KILL_GRACE_MS);
   signalAll(listeners, 'SIGKILL');
   await waitGone(listeners, KILL_GRACE_MS);
   const existing = new Set(await listNetns());
+  // Daemon children (workers, backends) outlive a killed master: stop what is left, by PID.
+  const swept = [];
+  for (const ns of rec.namespaces ?? []) {
+    if (!existing.has(ns) || !SWEPT_ROLES.has(ns.slice(rec.prefix.length + 1))) continue;
+    const r = await run('ip', ['netns', 'pids', ns], { timeoutMs: 10_000 });
+    for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      if (pid !== process.pid) swept.push({ pid, start: procStartTime(pid) });
+    }
+  }
+  signalAll(swept, 'SIGKILL');
+  await waitGone(swept, KILL_GRACE_MS);
   const doomed = [...(rec.namespaces ?? [])].reverse().filter((n) => existing.has(n) && n.startsWith(`${rec.prefix}-`));
   if (doomed.length > 0) await mustRun('ip', ['-batch', '-'], { input: doomed.map((n) => `netns del ${n}\n`).join('') });
+  removeTmpDirs(rec);
   removeRecord(rec.prefix);
+}
+
+/**
+ * Remove the lab's temporary directories: only ever `<tmpdir>/<prefix>-XXXXXX` (mkdtemp's pattern
+ * for this unique prefix), found by name so that a crash between mkdtemp and the record is covered.
+ */
+function removeTmpDirs(rec) {
+  const mine = (name) => name.startsWith(`${rec.prefix}-`) && /^[A-Za-z0-9]{6}$/.test(name.slice(rec.prefix.length + 1));
+  const found = new Set(typeof rec.tmpDir === 'string' && mine(rec.tmpDir.slice(rec.tmpDir.lastIndexOf(sep) + 1)) ? [rec.tmpDir] : []);
+  try {
+    for (const n of readdirSync(tmpdir())) if (mine(n)) found.add(join(tmpdir(), n));
+  } catch {
+    // no readable tmpdir: nothing of ours there
+  }
+  for (const path of found) rmSync(path, { recursive: true, force: true });
 }
 
 /**
@@ -109,8 +149,10 @@ export async function cleanupStale() {
     const listeners = [];
     for (const ns of names) {
       const r = await run('ip', ['netns', 'pids', ns], { timeoutMs: 10_000 });
+      const ours = SWEPT_ROLES.has(ns.slice(prefix.length + 1));
       for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
-        if (procCmdline(pid).includes(LISTENER)) listeners.push({ pid, start: procStartTime(pid) });
+        const cmd = procCmdline(pid);
+        if (ours || OUR_SCRIPTS.some((s) => cmd.includes(s))) listeners.push({ pid, start: procStartTime(pid) });
       }
     }
     await teardownRecord({ prefix, namespaces: names, listeners });
@@ -149,8 +191,8 @@ async function configureEnd(ns, v4, v6, sysctls, ruleset) {
   if (ruleset) await mustRun('ip', nsExec(ns, ['nft', '-f', '-']), { input: ruleset });
 }
 
-function startListener(ns, args, { ownerPid, maxLifeS, persistent }) {
-  const argv = nsExec(ns, [process.execPath, LISTENER, ...args, '--owner-pid', String(ownerPid), '--max-life-s', String(maxLifeS)]);
+function startListener(ns, args, { ownerPid, maxLifeS, persistent }, script = LISTENER) {
+  const argv = nsExec(ns, [process.execPath, script, ...args, '--owner-pid', String(ownerPid), '--max-life-s', String(maxLifeS)]);
   const child = spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: persistent });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -172,7 +214,7 @@ function startListener(ns, args, { ownerPid, maxLifeS, persistent }) {
       child.stdout.destroy();
       child.stderr.destroy();
       child.unref();
-      resolve({ ns, pid, start: procStartTime(pid) });
+      resolve({ ns, pid, start: procStartTime(pid), name: script === LISTENER ? 'listener' : script.split(sep).pop().replace('.mjs', '') });
     });
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -195,7 +237,7 @@ export async function startLab(opts = {}) {
   await cleanupStale();
   const t0 = performance.now();
   const prefix = newPrefix();
-  const names = (opts.hosts ?? LAB_HOST_NAMES).filter((n) => {
+  const names = (opts.hosts ?? LAB_DEFAULT_HOSTS).filter((n) => {
     if (!LAB_HOSTS[n]) throw new Error(`unknown lab host ${JSON.stringify(n)}`);
     return true;
   });
@@ -210,6 +252,10 @@ export async function startLab(opts = {}) {
     namespaces: [`${prefix}-sw`, `${prefix}-scan`, ...present.map((n) => `${prefix}-${n}`)],
     hosts: names,
     listeners: [],
+    tmpDir: null,
+    daemons: names.includes('svc') ? [...(opts.daemons ?? DAEMON_NAMES)] : [],
+    versions: {},
+    serviceTimings: {},
   };
   // The record goes down before the first namespace exists, so a crash at any point is cleanable.
   writeRecord(rec);
@@ -240,11 +286,40 @@ export async function startLab(opts = {}) {
     );
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+    const extra = await Promise.allSettled([
+      names.includes('hostile') ? startListener(`${prefix}-hostile`, [], listenOpts, HOSTILE).then((l) => {
+        rec.listeners.push(l);
+        writeRecord(rec);
+      }) : null,
+      names.includes('svc') ? startSvc(rec, listenOpts) : null,
+    ]);
+    const extraFailed = extra.find((r) => r.status === 'rejected');
+    if (extraFailed) throw extraFailed.reason;
   } catch (err) {
     await teardownRecord(rec).catch(() => undefined);
     throw err;
   }
   return makeLab(rec, performance.now() - t0);
+}
+
+/** Start the `svc` host's daemons and its watchdog; every PID is recorded as soon as it exists. */
+async function startSvc(rec, listenOpts) {
+  rec.tmpDir = mkdtempSync(join(tmpdir(), `${rec.prefix}-`));
+  chmodSync(rec.tmpDir, 0o755); // daemons drop to their own users and must reach their directories
+  writeRecord(rec);
+  const ns = `${rec.prefix}-svc`;
+  rec.listeners.push(await startListener(ns, [], listenOpts, WATCHDOG));
+  writeRecord(rec);
+  const r = await startServices({
+    ns, v4: LAB_HOSTS.svc.v4, v6: LAB_HOSTS.svc.v6, tmpDir: rec.tmpDir, names: rec.daemons, persistent: listenOpts.persistent,
+    onSpawn: (proc) => {
+      rec.listeners.push(proc);
+      writeRecord(rec);
+    },
+  });
+  rec.versions = r.versions;
+  rec.serviceTimings = r.timings;
+  writeRecord(rec);
 }
 
 /** A handle for a lab that is already up (lab-cli, benchmarks attaching to a persistent lab). */
@@ -275,10 +350,15 @@ function makeLab(rec, startupMs) {
     scanner: { v4: LAB_NET.scannerV4, v6: LAB_NET.scannerV6 },
     hosts,
     startupMs,
+    services: hosts.svc ? groundTruth({ names: rec.daemons ?? [], versions: rec.versions ?? {}, v4: hosts.svc.v4, v6: hosts.svc.v6 }) : [],
+    hostile: hosts.hostile ? hostileTruth({ v4: hosts.hostile.v4, v6: hosts.hostile.v6 }) : [],
+    serviceTimings: { ...(rec.serviceTimings ?? {}) },
+    tmpDir: rec.tmpDir ?? null,
     scanArgv: (argv) => ['ip', ...nsExec(scanNs, argv)],
     exec: (argv, opts) => run('ip', nsExec(scanNs, argv), opts),
     execIn: (host, argv, opts) => run('ip', nsExec(nsOf(host), argv), opts),
     listenerPids: () => rec.listeners.map((l) => l.pid),
+    processes: () => rec.listeners.map((l) => ({ ...l })),
     async readCanary() {
       const r = await mustRun('ip', nsExec(nsOf('canary'), ['nft', '-j', 'list', 'counters']));
       let total = 0;

@@ -1,9 +1,15 @@
 /**
  * The network-namespace lab for tests: a typed view of lab.mjs, which holds the implementation in
  * plain JS so the benchmarks (bare `node`) and lab-cli.mjs can use the very same code.
- * See test/lab/README.md for the host table and how to bring a lab up by hand.
+ * See test/lab/README.md for the host table and how to bring a lab up by hand; the service hosts
+ * (`svc`: real daemons with version ground truth, `hostile`: misbehaving servers) are in services.mjs.
  */
 export {
+  DAEMONS,
+  DAEMON_NAMES,
+  HOSTILE_PORTS,
+  HOSTILE_PORT_NUMBERS,
+  LAB_DEFAULT_HOSTS,
   LAB_HOSTS,
   LAB_HOST_NAMES,
   LAB_NET,
@@ -12,16 +18,29 @@ export {
   cleanupStale,
   expectationsOf,
   expectedState,
+  groundTruth,
+  hostileTruth,
   labAvailable,
   labUnavailableReason,
   listLabs,
   nftRuleset,
+  packageVersions,
   samplePorts,
+  SERVICE_PORTS,
   startLab,
   teardownPrefix,
+  upstreamVersion,
 } from './lab.mjs';
 export type {
   Lab,
+  LabDaemonName,
+  LabDaemonPort,
+  LabDaemonSpec,
+  LabHostileBehaviour,
+  LabHostilePort,
+  LabHostileSpec,
+  LabProcess,
+  LabService,
   LabExecOptions,
   LabExecResult,
   LabFamily,

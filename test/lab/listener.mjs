@@ -11,7 +11,8 @@
 // Prints exactly one line, `ready {json}`, once every port is bound, and nothing afterwards, so the
 // parent may stop reading stdout. Exit code 2 on a bad argument or a failed bind.
 import net from 'node:net';
-import { setInterval, clearInterval } from 'node:timers';
+import { listenEverywhere } from './listen.mjs';
+import { watchOwner } from './owner-watch.mjs';
 
 const MAX_BYTES_PER_CONN = 64 * 1024;
 const MAX_CONNS_PER_PORT = 1024;
@@ -85,14 +86,7 @@ function serve(port, opts) {
     if (banner !== undefined) sock.write(banner);
   });
   server.maxConnections = MAX_CONNS_PER_PORT;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host: '::', ipv6Only: false, backlog: 511 }, () => {
-      server.off('error', reject);
-      server.on('error', () => undefined);
-      resolve(server);
-    });
-  });
+  return listenEverywhere(server, port);
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -114,20 +108,6 @@ try {
   fail(`bind failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-const startedAt = Date.now();
-const watch = setInterval(() => {
-  let ownerGone = false;
-  if (opts.ownerPid > 0) {
-    try {
-      process.kill(opts.ownerPid, 0);
-    } catch (err) {
-      ownerGone = err && err.code === 'ESRCH';
-    }
-  }
-  if (ownerGone || Date.now() - startedAt > opts.maxLifeS * 1000) {
-    clearInterval(watch);
-    shutdown(0);
-  }
-}, 1000);
+watchOwner(opts, () => shutdown(0));
 
 process.stdout.write(`ready ${JSON.stringify({ pid: process.pid, ports: opts.ports })}\n`);

@@ -1,5 +1,8 @@
 /** The command registry: one line per command. */
 import type { Command } from 'commander';
+import { importCommand } from './import.js';
+import { listenersCommand } from './listeners.js';
+import { queryCommands } from './query.js';
 import { scanCommand } from './scan.js';
 
 /** What every command gets: the raw argv (recorded in outputs and checkpoints) and a way to set the exit code. */
@@ -12,4 +15,4 @@ export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const COMMANDS: readonly CliCommand[] = [scanCommand];
+export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands];

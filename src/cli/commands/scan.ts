@@ -11,6 +11,8 @@ import { REPORT_FORMATS } from '../../report/registry.js';
 import { parseTemplate, timingTemplate, type TimingProfile } from '../../scan/timing.js';
 import type { Checkpoint } from '../../scan/checkpoint-read.js';
 import { runScanCommand } from '../scan-run.js';
+import type { StoreConfig } from '../scan-store.js';
+import { addStoreOptions } from '../store-location.js';
 import { listTargets } from '../list-scan.js';
 import type { CliCommand, CliContext } from './index.js';
 
@@ -38,7 +40,21 @@ export interface ScanConfig {
   progress: boolean;
   statsEveryMs?: number;
   checkpointPath?: string;
+  detect: DetectConfig;
   resume?: { path: string; finished: Checkpoint };
+  /** Where the scan is recorded (`--db`), or not at all (`--no-store`). */
+  store: StoreConfig;
+}
+
+/** Service and version detection settings (on by default; --ports-only turns it off). */
+export interface DetectConfig {
+  enabled: boolean;
+  /** 0–9 as nmap's --version-intensity. */
+  intensity: number;
+  /** --signatures files: JSON/YAML signature files or Recog XML databases. */
+  signatureFiles: string[];
+  /** --version-timeout: time one port's identification may take. */
+  budgetMs?: number;
 }
 
 /** nmap's unprivileged host discovery connects to 80 and 443; 22 catches servers without a web port. */
@@ -83,6 +99,15 @@ interface RawOptions {
   statsEvery?: string;
   ipv4?: boolean;
   ipv6?: boolean;
+  portsOnly?: boolean;
+  serviceDetection?: boolean;
+  versionIntensity?: string;
+  versionLight?: boolean;
+  versionAll?: boolean;
+  versionTimeout?: string;
+  signatures?: string[];
+  db?: string;
+  store: boolean;
   [key: string]: unknown;
 }
 
@@ -143,6 +168,7 @@ export function buildScanConfig(targets: string[], o: RawOptions, argv: string[]
   if (outputs.filter((x) => x.path === '-').length > 1) throw new UsageError('E_USAGE', 'only one output can go to stdout (-)');
 
   const config: ScanConfig = {
+    detect: buildDetectConfig(o),
     argv,
     targetTexts,
     specs,
@@ -156,6 +182,7 @@ export function buildScanConfig(targets: string[], o: RawOptions, argv: string[]
     showReason: o.reason === true,
     verbosity: o.verbose,
     progress: o.progress,
+    store: { enabled: o.store !== false, ...(o.db !== undefined && { location: o.db }) },
   };
   if (minRate !== undefined) config.minRate = minRate;
   if (maxRate !== undefined) config.maxRate = maxRate;
@@ -167,6 +194,17 @@ export function buildScanConfig(targets: string[], o: RawOptions, argv: string[]
   if (o.statsEvery !== undefined) config.statsEveryMs = parseDuration(o.statsEvery, '--stats-every');
   if (o.checkpoint !== undefined) config.checkpointPath = o.checkpoint;
   return config;
+}
+
+function buildDetectConfig(o: RawOptions): DetectConfig {
+  if (o.portsOnly && o.serviceDetection) throw new UsageError('E_USAGE', '--ports-only and -sV cannot be combined');
+  let intensity = 7;
+  if (o.versionLight) intensity = 2;
+  if (o.versionAll) intensity = 9;
+  if (o.versionIntensity !== undefined) intensity = parseCount(o.versionIntensity, '--version-intensity', 0, 9);
+  const detect: DetectConfig = { enabled: o.portsOnly !== true, intensity, signatureFiles: o.signatures ?? [] };
+  if (o.versionTimeout !== undefined) detect.budgetMs = parseDuration(o.versionTimeout, '--version-timeout');
+  return detect;
 }
 
 /** Build the commander command; `run` receives validated config. */
@@ -203,6 +241,13 @@ function defineScan(program: Command, ctx: CliContext): void {
     .option('--initial-rtt-timeout <time>', 'probe timeout before any RTT is measured')
     .option('--host-timeout <time>', 'give up on a host after this long')
     .option('--scan-delay <time>', 'wait this long between probes to a host')
+    .option('--ports-only', 'skip service and version detection (on by default for open ports)')
+    .option('--service-detection', 'service and version detection (nmap -sV; the default)')
+    .option('--version-intensity <0-9>', 'how many probes to try on a port no hint explains: 0 fewest, 9 all (default 7)')
+    .option('--version-light', 'same as --version-intensity 2')
+    .option('--version-all', 'same as --version-intensity 9')
+    .option('--version-timeout <time>', 'time one port\'s identification may take (default 20s)')
+    .option('--signatures <file>', 'extra signatures: JSON/YAML file or Recog XML database (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--scope <file>', 'refuse any target outside the hosts/CIDRs listed in this file')
     .option('--resume <file>', 'continue an interrupted scan from its checkpoint')
     .option('--checkpoint <file>', 'where to keep the resume checkpoint (default: in the state folder)')
@@ -212,7 +257,8 @@ function defineScan(program: Command, ctx: CliContext): void {
     .option('-v, --verbose', 'more output (repeat for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--no-progress', 'no progress bar on stderr')
     .option('--stats-every <time>', 'print a status line to stderr this often')
-    .addHelpText('after', '\nnmap spellings work too: -sT -sL -Pn -PS<ports> -iL FILE -oN/-oX/-oG/-oJ FILE -oA BASE -T0..-T5');
+    .addHelpText('after', '\nnmap spellings work too: -sT -sV -sL -Pn -PS<ports> -iL FILE -oN/-oX/-oG/-oJ FILE -oA BASE -T0..-T5');
+  addStoreOptions(cmd, true);
   for (const f of REPORT_FORMATS) {
     cmd.addOption(new Option(`--output-${f.flag} <file>`, `${f.description}; - for stdout (also -o${f.flag} FILE)`));
   }

@@ -1,0 +1,264 @@
+/**
+ * Tables and migrations, one set for both backends. Only two things differ by dialect: how an id
+ * column is generated and which type holds JSON (jsonb on PostgreSQL, text on SQLite). Timestamps
+ * are epoch milliseconds in bigint columns on both, so rows read back the same everywhere.
+ */
+import { Migrator, sql, type ColumnDefinitionBuilder, type Generated, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Row shapes as the database returns them (bigints may arrive as strings from pg; JSON as text from SQLite). */
+export interface ScansTable {
+  id: Generated<number>;
+  kind: string;
+  source: string;
+  args: unknown;
+  started_at: number | string;
+  ended_at: number | string | null;
+  status: string;
+  tool_version: string | null;
+  file: string | null;
+  hosts: Generated<number>;
+  ports: Generated<number>;
+}
+
+export interface HostsTable {
+  id: Generated<number>;
+  address: string;
+  family: number;
+  hostnames: unknown;
+  os_hint: string | null;
+  first_seen: number | string;
+  last_seen: number | string;
+}
+
+export interface ServicesTable {
+  id: Generated<number>;
+  host_id: number;
+  protocol: string;
+  port: number;
+  state: string;
+  reason: string;
+  name: string | null;
+  product: string | null;
+  version: string | null;
+  extrainfo: string | null;
+  cpe: unknown;
+  banner: string | null;
+  tls: unknown;
+  evidence: unknown;
+  listener: unknown;
+  service: unknown;
+  source: string;
+  method: string | null;
+  confidence: number;
+  first_seen: number | string;
+  last_seen: number | string;
+}
+
+export interface ObservationsTable {
+  scan_id: number;
+  host_id: number;
+  protocol: string;
+  port: number;
+  state: string;
+  reason: string;
+  service: unknown;
+  listener: unknown;
+  source: string;
+  observed_at: number | string;
+}
+
+export interface FindingsTable {
+  scan_id: number;
+  host_id: number;
+  protocol: string;
+  port: number;
+  plugin_id: string;
+  plugin_name: string;
+  severity: number;
+  cves: unknown;
+  cvss2: number | null;
+  cvss3: number | null;
+  synopsis: string | null;
+}
+
+export interface PackagesTable {
+  host_id: number;
+  scan_id: number;
+  name: string;
+  version: string;
+  /** '' when the source named no architecture (a NULL would defeat the unique key). */
+  arch: string;
+  manager: string;
+  seen_at: number | string;
+}
+
+export interface Database {
+  scans: ScansTable;
+  hosts: HostsTable;
+  services: ServicesTable;
+  observations: ObservationsTable;
+  findings: FindingsTable;
+  packages: PackagesTable;
+}
+
+/** Migration names in order. A database holding a name not listed here was written by a newer portolan. */
+export const MIGRATION_NAMES = ['0001_initial'] as const;
+
+function initial(dialect: Dialect): Migration {
+  const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // `integer primary key` is SQLite's rowid alias; PostgreSQL wants an identity column.
+      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+        dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey();
+      await db.schema
+        .createTable('scans')
+        .addColumn('id', 'integer', id)
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('args', json, (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('tool_version', 'text')
+        .addColumn('file', 'text')
+        .addColumn('hosts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('ports', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('hosts')
+        .addColumn('id', 'integer', id)
+        .addColumn('address', 'text', (c) => c.notNull().unique())
+        .addColumn('family', 'integer', (c) => c.notNull())
+        .addColumn('hostnames', json, (c) => c.notNull())
+        .addColumn('os_hint', 'text')
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('services')
+        .addColumn('id', 'integer', id)
+        .addColumn('host_id', 'integer', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('product', 'text')
+        .addColumn('version', 'text')
+        .addColumn('extrainfo', 'text')
+        .addColumn('cpe', json)
+        .addColumn('banner', 'text')
+        .addColumn('tls', json)
+        .addColumn('evidence', json)
+        .addColumn('listener', json)
+        .addColumn('service', json)
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('method', 'text')
+        .addColumn('confidence', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('services_host_proto_port', ['host_id', 'protocol', 'port'])
+        .execute();
+      // No foreign keys on the history table: a million-port scan would pay two key checks per
+      // row (row-locking triggers on PostgreSQL, a third of the ingest time). Its ids are the
+      // scan and hosts written in the same transaction; deleting a scan deletes its rows here.
+      await db.schema
+        .createTable('observations')
+        .addColumn('scan_id', 'integer', (c) => c.notNull())
+        .addColumn('host_id', 'integer', (c) => c.notNull())
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('service', json)
+        .addColumn('listener', json)
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('observed_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('findings')
+        .addColumn('scan_id', 'integer', (c) => c.notNull().references('scans.id').onDelete('cascade'))
+        .addColumn('host_id', 'integer', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('plugin_id', 'text', (c) => c.notNull())
+        .addColumn('plugin_name', 'text', (c) => c.notNull())
+        .addColumn('severity', 'integer', (c) => c.notNull())
+        .addColumn('cves', json, (c) => c.notNull())
+        .addColumn('cvss2', 'double precision')
+        .addColumn('cvss3', 'double precision')
+        .addColumn('synopsis', 'text')
+        .execute();
+      await db.schema
+        .createTable('packages')
+        .addColumn('host_id', 'integer', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
+        .addColumn('scan_id', 'integer', (c) => c.notNull().references('scans.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('arch', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('manager', 'text', (c) => c.notNull())
+        .addColumn('seen_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('packages_host_name_arch', ['host_id', 'name', 'arch'])
+        .execute();
+      // The service queries filter on these; history is read per port and per scan.
+      for (const column of ['port', 'name', 'source', 'state', 'last_seen'] as const) {
+        await db.schema.createIndex(`services_${column}`).on('services').column(column).execute();
+      }
+      await db.schema.createIndex('observations_host_port').on('observations').columns(['host_id', 'port']).execute();
+      // Observations arrive in scan order, so on PostgreSQL a BRIN index finds a scan's rows at a
+      // fraction of a b-tree's insert cost; SQLite has only b-trees.
+      const scanIndex = db.schema.createIndex('observations_scan').on('observations').column('scan_id');
+      await (dialect === 'postgres' ? scanIndex.using('brin') : scanIndex).execute();
+      await db.schema.createIndex('findings_host').on('findings').column('host_id').execute();
+      await db.schema.createIndex('findings_scan').on('findings').column('scan_id').execute();
+      await db.schema.createIndex('packages_scan').on('packages').column('scan_id').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const table of ['packages', 'findings', 'observations', 'services', 'hosts', 'scans']) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+    },
+  };
+}
+
+/** Names of migrations already applied; empty for a fresh database. */
+async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    return rows.map((r) => r.name);
+  } catch {
+    // No migration table yet: a fresh database (a real failure shows again when migrating).
+    return [];
+  }
+}
+
+/** Raised when the database holds migrations this build does not know. */
+export class NewerSchemaError extends Error {
+  constructor(readonly unknown: string[]) {
+    super(`schema ${unknown.join(', ')} is newer than this portolan`);
+    this.name = 'NewerSchemaError';
+  }
+}
+
+/** Apply every pending migration; throws NewerSchemaError for a database from a newer portolan. */
+export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const known = new Set<string>(MIGRATION_NAMES);
+  const unknown = (await appliedMigrations(db)).filter((name) => !known.has(name));
+  if (unknown.length > 0) throw new NewerSchemaError(unknown);
+  const provider: MigrationProvider = {
+    getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect) }),
+  };
+  // kysely looks for its own tables in every schema; name ours, or a kysely_migration elsewhere
+  // on the server (another store's schema, public) would be taken for this store's.
+  let migrationTableSchema: string | undefined;
+  if (dialect === 'postgres') {
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+    migrationTableSchema = rows[0]?.schema ?? undefined;
+    if (migrationTableSchema === undefined) throw new Error('no schema to create tables in (check search_path)');
+  }
+  const { error } = await new Migrator({ db, provider, ...(migrationTableSchema !== undefined ? { migrationTableSchema } : {}) }).migrateToLatest();
+  if (error !== undefined) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
+}

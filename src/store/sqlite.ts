@@ -1,0 +1,302 @@
+/**
+ * The SQLite store (the default). kysely runs the migrations, the reads and the transaction; the
+ * hot write path binds better-sqlite3 prepared multi-row statements directly on the same
+ * connection, inside that transaction, because kysely's driver re-prepares every statement.
+ * Reads go through a second connection: under WAL they see the last commit while an ingest is
+ * open, and never wait for the writer's connection.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, type ControlledTransaction } from 'kysely';
+import { UsageError, quoteToken } from '../core/errors.js';
+import { migrate, type Database } from './schema.js';
+import type { CommitEnd, HostRow, Ingest, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
+import { BufferedIngest, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
+import { OBSERVATION_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
+import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
+import { listHosts, listScans, listServices } from './queries.js';
+
+/** Rows per multi-row statement: 500 × 20 services columns stays well under SQLite's 32 766 variables. */
+const CHUNK = 500;
+const LIMITS = { ports: 5000, hosts: 1000 };
+
+type Stmt = BetterSqlite3.Statement<unknown[], unknown>;
+
+function values(columns: number, rows: number): string {
+  const one = `(${new Array<string>(columns).fill('?').join(',')})`;
+  return new Array<string>(rows).fill(one).join(',');
+}
+
+const HOST_UPSERT = `INSERT INTO hosts (address, family, hostnames, os_hint, first_seen, last_seen) VALUES (?,?,?,?,?,?)
+  ON CONFLICT (address) DO UPDATE SET
+  family = excluded.family,
+  hostnames = CASE WHEN excluded.hostnames = '[]' THEN hosts.hostnames ELSE (SELECT json_group_array(value) FROM (
+    SELECT value, min(k) FROM (SELECT value, key AS k FROM json_each(hosts.hostnames)
+      UNION ALL SELECT value, 1000000 + key FROM json_each(excluded.hostnames)) GROUP BY value ORDER BY 2 LIMIT 64)) END,
+  os_hint = coalesce(excluded.os_hint, hosts.os_hint),
+  first_seen = min(hosts.first_seen, excluded.first_seen),
+  last_seen = max(hosts.last_seen, excluded.last_seen)
+  RETURNING id`;
+
+/** Statements prepared once per connection and reused by every ingest. */
+class Statements {
+  readonly host: Stmt;
+  readonly obsChunk: Stmt;
+  readonly obsOne: Stmt;
+  readonly svcChunk: Stmt;
+  readonly svcOne: Stmt;
+  readonly finding: Stmt;
+  readonly pkg: Stmt;
+  readonly keys: Stmt;
+
+  constructor(db: BetterSqlite3.Database) {
+    const obs = `INSERT INTO observations (${OBSERVATION_COLUMNS.join(',')}) VALUES `;
+    const svc = `INSERT INTO services (${SERVICE_COLUMNS.join(',')}) VALUES `;
+    this.host = db.prepare(HOST_UPSERT);
+    this.keys = db.prepare('SELECT protocol, port FROM services WHERE host_id = ?').raw();
+    this.obsChunk = db.prepare(obs + values(OBSERVATION_COLUMNS.length, CHUNK));
+    this.obsOne = db.prepare(obs + values(OBSERVATION_COLUMNS.length, 1));
+    this.svcChunk = db.prepare(`${svc}${values(SERVICE_COLUMNS.length, CHUNK)} ${SERVICE_CONFLICT}`);
+    this.svcOne = db.prepare(`${svc}${values(SERVICE_COLUMNS.length, 1)} ${SERVICE_CONFLICT}`);
+    this.finding = db.prepare(
+      'INSERT INTO findings (scan_id, host_id, protocol, port, plugin_id, plugin_name, severity, cves, cvss2, cvss3, synopsis) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+    );
+    this.pkg = db.prepare(`INSERT INTO packages (host_id, scan_id, name, version, arch, manager, seen_at) VALUES (?,?,?,?,?,?,?)
+      ON CONFLICT (host_id, name, arch) DO UPDATE SET scan_id = excluded.scan_id, version = excluded.version, manager = excluded.manager, seen_at = excluded.seen_at`);
+  }
+}
+
+class SqliteBackend implements IngestBackend {
+  readonly #obs: unknown[] = new Array<unknown>(OBSERVATION_COLUMNS.length * CHUNK);
+  readonly #svc: unknown[] = new Array<unknown>(SERVICE_COLUMNS.length * CHUNK);
+
+  constructor(
+    private readonly trx: ControlledTransaction<Database>,
+    private readonly stmts: Statements,
+    private readonly scanId: number,
+  ) {}
+
+  upsertHosts(hosts: HostInput[]): Promise<number[]> {
+    const ids = hosts.map((h) => {
+      const row = this.stmts.host.get(h.address, h.family, JSON.stringify(h.hostnames), h.osHint, h.firstSeen, h.lastSeen) as { id: number };
+      return row.id;
+    });
+    return Promise.resolve(ids);
+  }
+
+  serviceKeys(hostIds: number[]): Promise<Set<number>> {
+    const keys = new Set<number>();
+    for (const id of hostIds) {
+      for (const [protocol, port] of this.stmts.keys.all(id) as [string, number][]) keys.add(serviceKey(id, protocol, port));
+    }
+    return Promise.resolve(keys);
+  }
+
+  writePorts(b: PortBatch, hostIds: number[], toServices: Uint8Array): Promise<void> {
+    const obs = this.#obs;
+    const no = OBSERVATION_COLUMNS.length;
+    let k = 0;
+    for (let i = 0; i < b.length; i++) {
+      let o = k * no;
+      obs[o++] = this.scanId;
+      obs[o++] = hostIds[b.host[i]!];
+      obs[o++] = b.protocol[i];
+      obs[o++] = b.port[i];
+      obs[o++] = b.state[i];
+      obs[o++] = b.reason[i];
+      obs[o++] = b.service[i]?.service ?? null;
+      obs[o++] = b.listener[i];
+      obs[o++] = b.source[i];
+      obs[o++] = b.at[i];
+      if (++k === CHUNK) {
+        this.stmts.obsChunk.run(obs);
+        k = 0;
+      }
+    }
+    for (let r = 0; r < k; r++) this.stmts.obsOne.run(obs.slice(r * no, (r + 1) * no));
+    this.#writeServices(b, hostIds, toServices);
+    return Promise.resolve();
+  }
+
+  #writeServices(b: PortBatch, hostIds: number[], toServices: Uint8Array): void {
+    const svc = this.#svc;
+    const ns = SERVICE_COLUMNS.length;
+    let k = 0;
+    for (let i = 0; i < b.length; i++) {
+      if (toServices[i] === 0) continue;
+      const s = b.service[i];
+      let v = k * ns;
+      svc[v++] = hostIds[b.host[i]!];
+      svc[v++] = b.protocol[i];
+      svc[v++] = b.port[i];
+      svc[v++] = b.state[i];
+      svc[v++] = b.reason[i];
+      svc[v++] = s?.name ?? null;
+      svc[v++] = s?.product ?? null;
+      svc[v++] = s?.version ?? null;
+      svc[v++] = s?.extrainfo ?? null;
+      svc[v++] = s?.cpe ?? null;
+      svc[v++] = s?.banner ?? null;
+      svc[v++] = s?.tls ?? null;
+      svc[v++] = s?.evidence ?? null;
+      svc[v++] = b.listener[i];
+      svc[v++] = s?.service ?? null;
+      svc[v++] = b.source[i];
+      svc[v++] = s?.method ?? null;
+      svc[v++] = s?.confidence ?? 0;
+      svc[v++] = b.at[i];
+      svc[v++] = b.at[i];
+      if (++k === CHUNK) {
+        this.stmts.svcChunk.run(svc);
+        k = 0;
+      }
+    }
+    for (let r = 0; r < k; r++) this.stmts.svcOne.run(svc.slice(r * ns, (r + 1) * ns));
+  }
+
+  writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void> {
+    for (const f of rows) {
+      this.stmts.finding.run(this.scanId, hostIds[f.host], f.protocol, f.port, f.pluginId, f.pluginName, f.severity, f.cves, f.cvss2, f.cvss3, f.synopsis);
+    }
+    return Promise.resolve();
+  }
+
+  writePackages(rows: PackageInput[], hostIds: number[]): Promise<void> {
+    for (const p of rows) this.stmts.pkg.run(hostIds[p.host], this.scanId, p.name, p.version, p.arch, p.manager, p.at);
+    return Promise.resolve();
+  }
+
+  async finish(end: CommitEnd, counts: { hosts: number; ports: number }): Promise<ScanRow> {
+    try {
+      const row = await this.trx
+        .updateTable('scans')
+        .set(scanEnd(end, counts))
+        .where('id', '=', this.scanId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.trx.commit().execute();
+      return toScanRow(row);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.trx.isCommitted || this.trx.isRolledBack) return;
+    await this.trx.rollback().execute();
+  }
+}
+
+/**
+ * `mkdir -p` with mode 0700, one level at a time: Node's recursive mkdir spins forever on some
+ * paths (under /proc), and a store location is user input.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!existsSync(at)) {
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const d of missing.reverse()) mkdirSync(d, { mode: 0o700 });
+}
+
+function connect(path: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(path, { timeout: 5000 });
+  try {
+    // The first statement reads the header: a file that is not a database fails here, not later.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #path: string;
+  readonly #raw: BetterSqlite3.Database;
+  readonly #db: Kysely<Database>;
+  #read: Kysely<Database> | undefined;
+  #stmts: Statements | undefined;
+  readonly #open = new Set<BufferedIngest>();
+
+  private constructor(path: string, raw: BetterSqlite3.Database) {
+    this.#path = path;
+    this.#raw = raw;
+    this.#db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  }
+
+  /** Open (creating the file and its folder, 0700) and migrate. Throws the driver's error; index.ts words it. */
+  static async open(path: string): Promise<SqliteStore> {
+    if (path !== ':memory:') makeParents(dirname(path));
+    const store = new SqliteStore(path, connect(path));
+    try {
+      await store.migrate();
+      return store;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.#db as Kysely<unknown>, 'sqlite');
+  }
+
+  /**
+   * SQLite has one writer: a second `begin` on this store waits until the first ingest ends, and
+   * one in another process waits up to the busy timeout (5 s), then fails with E_STORE.
+   */
+  async begin(meta: ScanMeta): Promise<Ingest> {
+    const trx = await this.#db.startTransaction().execute();
+    try {
+      const { id } = await trx.insertInto('scans').values(scanStart(meta)).returning('id').executeTakeFirstOrThrow();
+      this.#stmts ??= new Statements(this.#raw);
+      const ingest: BufferedIngest = new BufferedIngest(Number(id), new SqliteBackend(trx, this.#stmts, Number(id)), LIMITS, () => this.#open.delete(ingest));
+      this.#open.add(ingest);
+      return ingest;
+    } catch (err) {
+      await trx.rollback().execute();
+      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+        throw new UsageError('E_STORE', `the store ${quoteToken(this.#path)} is busy: another portolan run is writing to it; wait for it to finish or use another --db`);
+      }
+      throw err;
+    }
+  }
+
+  /** The reading connection, opened on first use (after migrations, so it never sees a half-made schema). */
+  #reader(): Kysely<Database> {
+    if (this.#path === ':memory:') return this.#db;
+    this.#read ??= new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(this.#path) }) });
+    return this.#read;
+  }
+
+  scans(limit?: number): Promise<ScanRow[]> {
+    return listScans(this.#reader(), limit);
+  }
+
+  hosts(query?: { address?: string; since?: number; limit?: number }): Promise<HostRow[]> {
+    return listHosts(this.#reader(), query);
+  }
+
+  services(query?: ServiceQuery): Promise<ServiceRow[]> {
+    return listServices(this.#reader(), query);
+  }
+
+  /** Close both connections; an ingest still open is rolled back first. */
+  async close(): Promise<void> {
+    for (const ingest of [...this.#open]) await ingest.rollback().catch(() => undefined);
+    await this.#read?.destroy();
+    this.#read = undefined;
+    await this.#db.destroy();
+  }
+}

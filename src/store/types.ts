@@ -1,0 +1,127 @@
+/**
+ * The store: every scan, import and listener audit lands here, in one model. Two backends behind
+ * this interface (SQLite by default, PostgreSQL with a postgres:// URL), one set of migrations.
+ */
+import type { Observation, Protocol, Service, Source } from '../core/model.js';
+import type { PortState } from '../core/status.js';
+
+/** What kind of run produced a scan record. */
+export type ScanKind = 'scan' | 'import' | 'listeners';
+
+export type ScanStatus = 'running' | 'done' | 'failed' | 'interrupted';
+
+export interface ScanMeta {
+  kind: ScanKind;
+  /** The tool whose results these are (portolan for our own scans, nmap/masscan/… for imports). */
+  source: Source;
+  /** The command line that produced the run (ours, or the foreign tool's when its file says). */
+  args: string[];
+  /** Epoch ms. */
+  startedAt: number;
+  toolVersion?: string;
+  /** For imports: the file read. */
+  file?: string;
+}
+
+/**
+ * One write transaction: observations are added as they stream in; `commit` makes all of them
+ * visible at once, `rollback` (or a crash) leaves no row behind.
+ */
+export interface Ingest {
+  /** The scan record's id; the row exists (inside the open transaction) from `begin` on. */
+  readonly scanId: number;
+  /** Buffer one host's facts; written in batches. Await each call: it is where back-pressure happens. */
+  add(observation: Observation): Promise<void>;
+  /**
+   * Write what is buffered, close the scan record and commit. `args`, `toolVersion` and
+   * `startedAt` replace what `begin` was given, for imports that learn them from the file's header.
+   */
+  commit(end: CommitEnd): Promise<ScanRow>;
+  /** Undo everything, the scan record included. Safe after a failed `add`, and idempotent. */
+  rollback(): Promise<void>;
+}
+
+/** How a run ended, as `Ingest.commit` records it. */
+export interface CommitEnd {
+  endedAt: number;
+  status: Exclude<ScanStatus, 'running'>;
+  args?: string[];
+  toolVersion?: string;
+  startedAt?: number;
+}
+
+export interface ScanRow {
+  id: number;
+  kind: ScanKind;
+  source: Source;
+  args: string[];
+  startedAt: number;
+  endedAt?: number;
+  status: ScanStatus;
+  toolVersion?: string;
+  file?: string;
+  hosts: number;
+  ports: number;
+}
+
+export interface HostRow {
+  id: number;
+  address: string;
+  family: 4 | 6;
+  hostnames: string[];
+  osHint?: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** Ports currently known open on this host. */
+  openPorts: number;
+}
+
+/** A service as the store knows it now: merged over every source and scan. */
+export interface ServiceRow {
+  hostId: number;
+  address: string;
+  protocol: Protocol;
+  port: number;
+  state: PortState;
+  reason: string;
+  name?: string;
+  product?: string;
+  version?: string;
+  extrainfo?: string;
+  cpe: string[];
+  banner?: string;
+  /** TLS facts, evidence, listener scope: JSON as the model has them. */
+  tls?: unknown;
+  evidence?: unknown;
+  listener?: unknown;
+  /** The whole service as last accepted by the merge (distro, package revision, detector fields, …). */
+  service?: Service;
+  source: Source;
+  method?: 'table' | 'probed';
+  confidence: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface ServiceQuery {
+  port?: number;
+  /** nmap service name. */
+  service?: string;
+  source?: Source;
+  state?: PortState;
+  /** Epoch ms: only services seen at or after this. */
+  since?: number;
+  address?: string;
+  limit?: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Apply pending migrations (idempotent). */
+  migrate(): Promise<void>;
+  begin(meta: ScanMeta): Promise<Ingest>;
+  scans(limit?: number): Promise<ScanRow[]>;
+  hosts(query?: { address?: string; since?: number; limit?: number }): Promise<HostRow[]>;
+  services(query?: ServiceQuery): Promise<ServiceRow[]>;
+  close(): Promise<void>;
+}
