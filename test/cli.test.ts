@@ -3,32 +3,25 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, collect, jsonLines, portLines, runCli } from './helpers/cli.js';
 import { listeningPorts } from './helpers/listening.js';
+import { loopbackServers } from './helpers/loopback-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portolan-cli-'));
-let server: Server;
-let accepted = 0;
+const server = loopbackServers();
 let port = 0;
 
 beforeAll(async () => {
-  server = createServer((s) => {
-    accepted++;
-    s.on('error', () => undefined);
-    // Read (and drop) what a client sends, so its FIN is seen and close() does not wait forever.
+  port = await server.serve((s) => {
+    // Read (and drop) what a client sends, so its FIN is seen.
     s.resume();
     s.end('SSH-2.0-Test\r\n');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => server.closeAll());
 
 function openSet(jsonl: string): number[] {
   return jsonLines(jsonl)
@@ -66,35 +59,35 @@ describe('portolan scan: input errors', () => {
   ];
   for (const [args, pattern] of cases) {
     it(`refuses ${JSON.stringify(args)} with one line and exit 2, sending nothing`, async () => {
-      const before = accepted;
+      const before = server.accepted;
       const r = await runCli(['scan', ...args, '-p', String(port), '127.0.0.1'].slice(0, args.length + 1).concat(args.includes('-p') ? [] : []));
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^portolan: /);
       expect(r.stderr).toMatch(pattern);
       expect(r.stdout).toBe('');
-      expect(accepted).toBe(before);
+      expect(server.accepted).toBe(before);
     });
   }
 
   it('names the bad token even when good targets come first, and sends nothing', async () => {
-    const before = accepted;
+    const before = server.accepted;
     const r = await runCli(['scan', '-p', String(port), '127.0.0.1', '127.0.0.1/33']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/127\.0\.0\.1\/33/);
-    expect(accepted).toBe(before);
+    expect(server.accepted).toBe(before);
   });
 });
 
 describe('portolan scan: outputs', () => {
   it('-sL -n lists targets without sending anything', async () => {
-    const before = accepted;
+    const before = server.accepted;
     const r = await runCli(['scan', '-sL', '-n', '127.0.0.0/30', '127.0.1.1-3', '--exclude', '127.0.1.2']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('portolan scan report for'));
     expect(lines.map((l) => l.split(' ').pop())).toEqual(['127.0.0.0', '127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.1.1', '127.0.1.3']);
     expect(r.stdout).toMatch(/portolan done: 6 IP addresses/);
-    expect(accepted).toBe(before);
+    expect(server.accepted).toBe(before);
   });
 
   it('-oA writes normal, XML (DTD-valid, ndiff-readable), grepable and JSON Lines', async () => {
@@ -167,12 +160,12 @@ describe('portolan scan: scope, interruption, resume', () => {
   it('refuses targets outside --scope before sending anything', async () => {
     const scope = join(dir, 'scope.txt');
     writeFileSync(scope, '# lab\n127.0.0.2\n127.0.1.0/24\n');
-    const before = accepted;
+    const before = server.accepted;
     const r = await runCli(['scan', '--scope', scope, '-Pn', '-p', String(port), '127.0.0.1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/outside the scope/);
     expect(r.stderr).toMatch(/"127\.0\.0\.1"/);
-    expect(accepted).toBe(before);
+    expect(server.accepted).toBe(before);
     const ok = await runCli(['scan', '--scope', scope, '-Pn', '-p', '1-10', '127.0.1.0/30']);
     expect(ok.code).toBe(0);
   });

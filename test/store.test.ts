@@ -159,21 +159,19 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect(await countRows(location, 'observations')).toBe(0);
   });
 
-  if (kind === 'sqlite') {
-    it('says the store is busy when another process-like connection holds the write lock', async () => {
-      const { store, location } = await fresh();
-      const other = await openStore(location);
-      const writing = await store.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
-      const err = await other.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'E_STORE', message: expect.stringMatching(/is busy: another portolan run is writing/) as unknown });
-      await writing.commit({ endedAt: T, status: 'done' });
-      const after = await other.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
-      await after.commit({ endedAt: T, status: 'done' });
-      expect(await countRows(location, 'scans')).toBe(2);
-      await other.close();
-      await store.close();
-    });
-  }
+  it('says the store is busy when another connection holds the writer for more than 5 s', async () => {
+    const { store, location } = await fresh();
+    const other = await openStore(location);
+    const writing = await store.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
+    const err = await other.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_STORE', message: expect.stringMatching(/is busy: another portolan run is writing/) as unknown });
+    await writing.commit({ endedAt: T, status: 'done' });
+    const after = await other.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
+    await after.commit({ endedAt: T, status: 'done' });
+    expect(await countRows(location, 'scans')).toBe(2);
+    await other.close();
+    await store.close();
+  });
 
   it('rolls back cleanly after a failed add', async () => {
     const { store, location } = await fresh();
@@ -200,24 +198,50 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     }
     expect(await countRows(location, 'packages')).toBe(2);
     expect(await countRows(location, 'findings')).toBe(2);
+    const packages = await store.packages({ address: '192.0.2.4' });
+    expect(packages.map((p) => `${p.name} ${p.version} ${p.arch ?? '-'} ${p.manager}`)).toEqual(['bash 5.2 - dpkg', 'openssh-server 1:9.2p1-2+deb12u3 amd64 dpkg']);
+    expect(packages[1]).toMatchObject({ address: '192.0.2.4', seenAt: T + 1 });
+    expect(await store.packages({ name: 'bash' })).toHaveLength(1);
+    expect(await store.packages({ address: '192.0.2.99' })).toEqual([]);
+    const findings = await store.findings();
+    expect(findings).toHaveLength(2);
+    expect(findings[0]).toMatchObject({ address: '192.0.2.4', protocol: 'tcp', port: 22, pluginId: '10267', pluginName: 'SSH Server Type', severity: 0, cves: ['CVE-2023-38408'], cvss3: 9.8 });
+    expect(findings[0]?.cvss2).toBeUndefined();
+    expect(await store.findings({ cve: 'cve-2023-38408' })).toHaveLength(2);
+    expect(await store.findings({ cve: 'CVE-2023-3840' })).toEqual([]);
+    expect(await store.findings({ cve: "%' OR 1=1 --" })).toEqual([]);
+    expect(await store.findings({ minSeverity: 1 })).toEqual([]);
+    expect(await store.findings({ port: 22, limit: 1 })).toHaveLength(1);
+    await store.close();
+  });
+
+  it('orders findings most severe first and filters them by scan', async () => {
+    const { store } = await fresh();
+    const f = (pluginId: string, severity: number, port: number) => ({ protocol: 'tcp' as const, port, pluginId, pluginName: `p${pluginId}`, severity, cves: [] });
+    const ingest = await store.begin({ kind: 'import', source: 'nessus', args: [], startedAt: T });
+    await ingest.add(obs('192.0.2.7', [port(80, 'open', { name: 'http' })], T, 'nessus', { findings: [f('1', 1, 80), f('2', 4, 443), f('3', 2, 80)] }));
+    const scan = await ingest.commit({ endedAt: T, status: 'done' });
+    expect((await store.findings()).map((x) => `${x.pluginId}:${x.severity}`)).toEqual(['2:4', '3:2', '1:1']);
+    expect(await store.findings({ scanId: scan.id, minSeverity: 2 })).toHaveLength(2);
+    expect(await store.findings({ scanId: scan.id + 1 })).toEqual([]);
     await store.close();
   });
 
   it('stores hostile strings (NUL, lone surrogates, quotes, braces, huge banners) on both backends', async () => {
     const { store } = await fresh();
-    const nasty = 'a\u0000b\ud800c"d\\e{f,g}h NULL \'i';
+    const nasty = 'a\u0000b\ud800c"d\\e{f,g}h NULL \'i\t\\N\n\r';
     const ingest = await store.begin({ kind: 'import', source: 'amap', args: [nasty], startedAt: T, file: nasty });
     const o = obs('192.0.2.66', [port(21, 'open', { name: nasty, product: nasty, banner: nasty.repeat(10_000), cpe: [nasty] }), port(23, 'open', { name: 'telnet', fields: { [nasty]: nasty } })], T, 'amap', { osHint: nasty });
     o.host.hostnames = [{ name: nasty, type: 'PTR' }, { name: 'NULL', type: 'user' }];
     await ingest.add(o);
     const scan = await ingest.commit({ endedAt: T, status: 'done' });
-    expect(scan.args[0]).toBe('a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i');
+    expect(scan.args[0]).toBe('a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i\t\\N\n\r');
     const [svc] = await store.services({ port: 21 });
-    expect(svc?.name).toBe('a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i');
+    expect(svc?.name).toBe('a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i\t\\N\n\r');
     expect(svc?.banner?.length).toBe(4096);
-    expect(svc?.cpe).toEqual(['a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i']);
+    expect(svc?.cpe).toEqual(['a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i\t\\N\n\r']);
     const [host] = await store.hosts();
-    expect(host?.hostnames).toEqual(['a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i', 'NULL']);
+    expect(host?.hostnames).toEqual(['a\ufffdb\ufffdc"d\\e{f,g}h NULL \'i\t\\N\n\r', 'NULL']);
     await store.close();
   });
 });

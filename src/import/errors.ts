@@ -6,8 +6,9 @@ export class ImportError extends UsageError {
   constructor(
     readonly file: string,
     readonly line: number | undefined,
-    message: string,
+    /** What is wrong, without the file and line. */
+    readonly detail: string,
   ) {
-    super('E_IMPORT', `${quoteToken(file)}${line !== undefined ? ` line ${line}` : ''}: ${message}`);
+    super('E_IMPORT', `${quoteToken(file)}${line !== undefined ? ` line ${line}` : ''}: ${detail}`);
   }
 }

@@ -68,6 +68,25 @@ describe('HostListeners', () => {
     ]);
   });
 
+  it('takes a row: listeners checked strictly, other rows only name the host', () => {
+    const warnings: string[] = [];
+    const h = new HostListeners(ctx(warnings), 'netstat');
+    h.row(1, undefined, 'garbage', {}, 'hint');
+    h.row(2, undefined, '198.51.100.7:40000', {}, 'hint');
+    h.row(3, 'tcp', '[::]:22', { pid: 4 }, 'hint');
+    h.row(4, 'udp', '2001:db8:aaaa:bbbb:c:53', {}, 'hint', true);
+    expect(h.observation()?.host.address).toBe('198.51.100.7');
+    expect(h.observation()?.host.ports.map((p) => [p.protocol, p.port, p.listener?.bindAddress, p.listener?.pid])).toEqual([
+      ['tcp', 22, '::', 4],
+      ['udp', 53, '2001:db8:aaaa:bbbb:c', undefined],
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(() => h.row(5, 'tcp', 'garbage', {}, 'hint')).toThrow(/line 5: local endpoint is not address:port/);
+    expect(() => h.row(6, 'tcp', '0.0.0.0:ssh', {}, 'use -n')).toThrow(/line 6: local port "ssh" .*\(use -n\)/);
+    expect(() => h.row(7, 'udp', 'evil\u001b:53', {}, 'hint')).toThrow(/line 7: local address "evil\\x1b" is not an IP address/);
+    expect(() => h.row(8, 'tcp', '2001:db8:aaaa:bbbb:c:80', {}, 'hint')).toThrow(ImportError);
+  });
+
   it(`refuses more than ${MAX_LISTENERS} listening sockets`, () => {
     const h = new HostListeners(ctx(), 'netstat');
     let n = 0;

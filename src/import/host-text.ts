@@ -94,6 +94,21 @@ export class HostListeners {
   }
 
   /**
+   * One socket row by its local `addr:port` text. A listener (`protocol` set) is checked strictly
+   * ({@link port}, {@link address}) and added; any other row's local address only helps name the host.
+   */
+  row(no: number, protocol: Protocol | undefined, localEndpoint: string, owner: SocketOwner, portHint: string, truncatable = false): void {
+    const local = splitEndpoint(localEndpoint);
+    if (protocol === undefined) {
+      if (local !== undefined) this.seenText(local.address);
+      return;
+    }
+    if (local === undefined) throw new ImportError(this.ctx.file, no, 'local endpoint is not address:port');
+    const port = this.port(local.port, no, portHint);
+    this.add(no, protocol, port, this.address(local.address, no, truncatable), owner);
+  }
+
+  /**
    * Add a listening socket. One PortResult per (protocol, port, bind address): a port bound on v4 and
    * v6, or on two addresses, is two sockets and stays two. Identical ones (SO_REUSEPORT groups, or one
    * socket shared by forked workers) fold into one, keeping the lowest pid — usually the parent —

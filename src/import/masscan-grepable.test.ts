@@ -7,16 +7,22 @@ const manyList = fixture('masscan-list/many.txt');
 const manyGrep = fixture('masscan-grepable/many.gnmap');
 
 describe('masscan grepable (-oG) importer', () => {
-  it('sniffs masscan grepable output, leaving bare nmap-shaped lines to nmap', () => {
+  it('sniffs masscan grepable output, old headerless lines too, and no nmap grepable line', () => {
     expect(grepable.sniff(manyGrep)).toBe(10);
     expect(grepable.sniff(fixture('masscan-grepable/zero-header.gnmap'))).toBe(10);
-    expect(grepable.sniff(fixture('masscan-grepable/old-no-timestamp.gnmap'))).toBe(4);
-    expect(grepable.sniff(fixture('nmap-grepable/many.gnmap'))).toBe(0);
+    expect(grepable.sniff(fixture('masscan-grepable/old-no-timestamp.gnmap'))).toBe(9);
+    expect(grepable.sniff(Buffer.from('Host: 198.18.0.5 ()\tPorts: 80/open/tcp////\nHost: 198.18.0.6 ()\tPorts: 53/open/udp////\n'))).toBe(9);
+    for (const f of ['many', 'one-sv', 'portolan', 'truncated', 'v6', 'zero']) expect(grepable.sniff(fixture(`nmap-grepable/${f}.gnmap`)), f).toBe(0);
+    // nmap's lines without their header comment: a seventh slash ends every entry.
+    expect(grepable.sniff(Buffer.from('Host: 192.0.2.1 ()\tPorts: 80/open/tcp//http///\n'))).toBe(0);
+    expect(grepable.sniff(Buffer.from('Host: 192.0.2.1 ()\tPorts: 80/open/tcp//http//Apache httpd 2.4.57/\n'))).toBe(0);
+    expect(grepable.sniff(Buffer.from('Host: 192.0.2.1 ()\tPorts: 80/open/tcp//http//\tIgnored State: closed (999)\n'))).toBe(0);
     expect(grepable.sniff(manyList)).toBe(0);
   });
 
-  it('reads 0-byte and header-only files as no results, and the header', async () => {
+  it('reads 0-byte, blank and header-only files as no results, and the header', async () => {
     expect((await run(grepable, fixture('masscan-grepable/zero.gnmap'))).observations).toEqual([]);
+    expect((await run(grepable, ' \n\r\n\t\n')).observations).toEqual([]);
     const r = await run(grepable, fixture('masscan-grepable/zero-header.gnmap'));
     expect(r.observations).toEqual([]);
     expect(r.meta).toMatchObject({ toolVersion: '1.3.2', startedAt: Date.UTC(2023, 10, 14, 22, 13, 20) });

@@ -12,8 +12,8 @@
 import type { Readable } from 'node:stream';
 import type { Observation, Protocol } from '../core/model.js';
 import { ImportError } from './errors.js';
-import { type Address, HostMerger, epochSeconds, headLines, parseAddress, parseLines, portNumber } from './host-merge.js';
-import { type MasscanRecord, foldMasscan, masscanProtocol, masscanStatus } from './masscan-record.js';
+import { type Address, epochSeconds, headLines, nonEmpty, parseAddress, parseLines, portNumber } from './host-merge.js';
+import { type MasscanRecord, finishMasscan, masscanMerger, masscanProtocol, masscanStatus } from './masscan-record.js';
 import type { ImportContext, ImportMeta, Importer } from './types.js';
 
 interface Parsed {
@@ -107,9 +107,11 @@ function parse(line: string, no: number, ctx: ImportContext, meta: ImportMeta, s
 
 async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): AsyncIterable<Observation> {
   meta.source = 'masscan';
-  const merger = new HostMerger<MasscanRecord>('masscan', foldMasscan, Date.now());
+  const merger = masscanMerger(Date.now());
   const skipped = { n: 0 };
-  for await (const p of parseLines(input, ctx, (line, no) => parse(line, no, ctx, meta, skipped))) {
+  const stream = await nonEmpty(input, ctx);
+  if (stream === undefined) return;
+  for await (const p of parseLines(stream, ctx, (line, no) => parse(line, no, ctx, meta, skipped))) {
     if (p.banner === true) {
       const udp: Protocol = 'udp';
       if (merger.peek(p.host.address, 'tcp', p.rec.port) === undefined && merger.peek(p.host.address, udp, p.rec.port) !== undefined) p.rec.protocol = udp;
@@ -117,11 +119,17 @@ async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): Asy
     const done = merger.add(p.host, p.rec, p.time ?? meta.startedAt);
     if (done !== undefined) yield done;
   }
-  const last = merger.finish();
-  if (last !== undefined) yield last;
-  merger.report(ctx);
-  if (skipped.n > 0) ctx.warn(`${skipped.n} record(s) skipped: SCTP, ICMP and ARP results have no place in the port model`);
+  yield* finishMasscan(merger, ctx, skipped.n);
 }
+
+/**
+ * A status line exactly as masscan writes it: one `port/state/proto/owner/service/rpc/version`
+ * entry (six slashes; owner, rpc and version empty, the service too in older versions) and nothing
+ * after it. nmap ends every entry with a seventh `/` and writes `Status:` lines, so no nmap line has
+ * this shape, with or without the `Timestamp:` field older masscan left out.
+ */
+const STATUS_LINE = /^(?:Timestamp: \d+\t)?Host: \S+ \([^)]*\)\tPorts: \d+\/[a-z]+\/[a-z]+\/[^/\t]*\/[^/\t]*\/[^/\t]*\/[^/\t]*$/;
+const BANNER_LINE = /^Host: \S+ \([^)]*\)\tPort: \d+\tService: /;
 
 function sniff(head: Buffer): number {
   const lines = headLines(head);
@@ -129,9 +137,9 @@ function sniff(head: Buffer): number {
   if (/^# Masscan \S+ scan initiated/.test(lines[0]!)) return 10;
   const data = lines.filter((l) => !l.startsWith('#'));
   if (data.length === 0) return 0;
-  if (data.some((l) => /^Timestamp: \d+\tHost: \S+ \([^)]*\)\tPorts: /.test(l) || /^Host: \S+ \([^)]*\)\tPort: \d+\tService: /.test(l))) return 9;
-  // Bare `Host: … Ports: 80/open/tcp//http//` lines are nmap's shape too; nmap's importer should win.
-  if (data.every((l) => /^Host: \S+ \([^)]*\)\tPorts: \d+\/\w+\/\w+\/[^,]*$/.test(l))) return 4;
+  if (data.some((l) => /^Timestamp: \d+\tHost: \S+ \([^)]*\)\tPorts: /.test(l) || BANNER_LINE.test(l))) return 9;
+  // Header comments stripped (grep -v '^#'): every line in masscan's exact shape.
+  if (data.every((l) => STATUS_LINE.test(l))) return 9;
   return 0;
 }
 

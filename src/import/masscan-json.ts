@@ -15,9 +15,9 @@
 import type { Readable } from 'node:stream';
 import type { Observation } from '../core/model.js';
 import { ImportError } from './errors.js';
-import { type Address, HostMerger, epochSeconds, parseAddress, portNumber, show } from './host-merge.js';
+import { type Address, epochSeconds, parseAddress, portNumber, show } from './host-merge.js';
 import { type JsonChunk, jsonObjects, parseJson } from './json-objects.js';
-import { type MasscanRecord, foldMasscan, masscanEscape, masscanProtocol, masscanStatus } from './masscan-record.js';
+import { type MasscanRecord, finishMasscan, masscanEscape, masscanMerger, masscanProtocol, masscanStatus } from './masscan-record.js';
 import type { ImportContext, ImportMeta, Importer } from './types.js';
 
 /** Old masscan ended its array with this non-JSON sentinel. */
@@ -85,7 +85,7 @@ function addRecord(out: Parsed, portValue: unknown, protoValue: unknown, statusV
 
 async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): AsyncIterable<Observation> {
   meta.source = 'masscan';
-  const merger = new HostMerger<MasscanRecord>('masscan', foldMasscan, Date.now());
+  const merger = masscanMerger(Date.now());
   const end = { truncated: false, line: 0 };
   let skipped = 0;
   for await (const chunk of jsonObjects(input, ctx, end)) {
@@ -97,10 +97,7 @@ async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): Asy
       if (done !== undefined) yield done;
     }
   }
-  const last = merger.finish();
-  if (last !== undefined) yield last;
-  merger.report(ctx);
-  if (skipped > 0) ctx.warn(`${skipped} record(s) skipped: SCTP, ICMP and ARP results have no place in the port model`);
+  yield* finishMasscan(merger, ctx, skipped);
   if (end.truncated) ctx.warn(`${ctx.file}: file ends inside a record at line ${end.line} (truncated?); the complete records were imported`);
 }
 

@@ -14,8 +14,10 @@ describe('masscan list (-oL) importer', () => {
     expect(list.sniff(fixture('rustscan/many.txt'))).toBe(0);
   });
 
-  it('reads 0-byte and header-only files as no results', async () => {
+  it('reads 0-byte, blank and header-only files as no results', async () => {
     for (const f of ['masscan-list/zero.txt', 'masscan-list/zero-header.txt']) expect((await run(list, fixture(f))).observations).toEqual([]);
+    expect((await run(list, ' \n\r\n\t\n')).observations).toEqual([]);
+    expect((await run(list, '\n \n', 1)).observations).toEqual([]);
   });
 
   it('reads one record', async () => {

@@ -2,15 +2,15 @@
  * masscan list output (`-oL`): a `#masscan` line, then one line per record,
  * `open tcp 80 192.0.2.1 1581090030` or
  * `banner tcp 80 192.0.2.1 1581090031 http HTTP/1.0 200 OK\x0d\x0a…`, then `# end`.
- * A 0-byte file is a scan that found nothing. Consecutive records of one host merge into one
- * observation; a host whose records are scattered comes out several times and the store merges
- * them (it upserts by host and port).
+ * A 0-byte (or blank) file is a scan that found nothing. Consecutive records of one host merge
+ * into one observation; a host whose records are scattered comes out several times and the store
+ * merges them (it upserts by host and port).
  */
 import type { Readable } from 'node:stream';
 import type { Observation } from '../core/model.js';
 import { ImportError } from './errors.js';
-import { type Address, HostMerger, epochSeconds, headLines, parseAddress, parseLines, portNumber } from './host-merge.js';
-import { type MasscanRecord, foldMasscan, masscanProtocol, masscanStatus } from './masscan-record.js';
+import { type Address, epochSeconds, headLines, nonEmpty, parseAddress, parseLines, portNumber } from './host-merge.js';
+import { type MasscanRecord, finishMasscan, masscanMerger, masscanProtocol, masscanStatus } from './masscan-record.js';
 import type { ImportContext, ImportMeta, Importer } from './types.js';
 
 const RECORD = /^(\w+) (\w+) (\d{1,5}) (\S+) (\d{1,12})(?: (\S+)(?: (.*))?)?$/;
@@ -59,16 +59,15 @@ function parse(line: string, no: number, ctx: ImportContext, skipped: Skipped): 
 
 async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): AsyncIterable<Observation> {
   meta.source = 'masscan';
-  const merger = new HostMerger<MasscanRecord>('masscan', foldMasscan, meta.startedAt ?? Date.now());
+  const merger = masscanMerger(meta.startedAt ?? Date.now());
   const skipped: Skipped = { n: 0 };
-  for await (const p of parseLines(input, ctx, (line, no) => parse(line, no, ctx, skipped))) {
+  const stream = await nonEmpty(input, ctx);
+  if (stream === undefined) return;
+  for await (const p of parseLines(stream, ctx, (line, no) => parse(line, no, ctx, skipped))) {
     const done = merger.add(p.host, p.rec, p.time);
     if (done !== undefined) yield done;
   }
-  const last = merger.finish();
-  if (last !== undefined) yield last;
-  merger.report(ctx);
-  if (skipped.n > 0) ctx.warn(`${skipped.n} record(s) skipped: SCTP, ICMP and ARP results have no place in the port model`);
+  yield* finishMasscan(merger, ctx, skipped.n);
 }
 
 function sniff(head: Buffer): number {

@@ -5,9 +5,10 @@
  * a service named from a banner is `probed` with confidence 5; the grepable format's port-table
  * name is a guess (`table`, 3).
  */
-import type { PortResult, Protocol, Service } from '../core/model.js';
+import type { Observation, PortResult, Protocol, Service } from '../core/model.js';
 import type { PortState } from '../core/status.js';
-import { type HostBudget, type PortKey, openPort, safeText, spend } from './host-merge.js';
+import { type HostBudget, HostMerger, type PortKey, openPort, safeText, spend } from './host-merge.js';
+import type { ImportContext } from './types.js';
 
 /** One masscan record: a port's status, or a banner masscan grabbed from it. */
 export interface MasscanRecord extends PortKey {
@@ -95,6 +96,22 @@ export function foldMasscan(prev: PortResult | undefined, rec: MasscanRecord, bu
   }
   if (rec.app !== undefined) applyBanner(port, masscanApp(rec.app), rec.banner ?? '', budget);
   return port;
+}
+
+/** A merger that folds consecutive masscan records of one host into one observation (see host-merge.ts). */
+export function masscanMerger(startedAt: number): HostMerger<MasscanRecord> {
+  return new HostMerger<MasscanRecord>('masscan', foldMasscan, startedAt);
+}
+
+/**
+ * The end of every masscan import: the host the merger still holds, then the merger's report and one
+ * warning for the `skipped` records (SCTP, ICMP, ARP) the port model has no place for.
+ */
+export function* finishMasscan(merger: HostMerger<MasscanRecord>, ctx: ImportContext, skipped: number): Generator<Observation> {
+  const last = merger.finish();
+  if (last !== undefined) yield last;
+  merger.report(ctx);
+  if (skipped > 0) ctx.warn(`${skipped} record(s) skipped: SCTP, ICMP and ARP results have no place in the port model`);
 }
 
 function applyBanner(port: PortResult, app: string, banner: string, budget: HostBudget): void {

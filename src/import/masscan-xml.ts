@@ -12,8 +12,8 @@
 import type { Readable } from 'node:stream';
 import type { Observation } from '../core/model.js';
 import { ImportError } from './errors.js';
-import { type Address, HostMerger, epochSeconds, nonEmpty, parseAddress, portNumber, show } from './host-merge.js';
-import { type MasscanRecord, foldMasscan, masscanProtocol, masscanStatus } from './masscan-record.js';
+import { type Address, epochSeconds, nonEmpty, parseAddress, portNumber, show } from './host-merge.js';
+import { type MasscanRecord, finishMasscan, masscanMerger, masscanProtocol, masscanStatus } from './masscan-record.js';
 import type { ImportContext, ImportMeta, Importer } from './types.js';
 import { type XmlStreamEnd, type XmlTag, streamXml } from './xml-stream.js';
 
@@ -38,7 +38,7 @@ async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): Asy
   meta.source = 'masscan';
   const stream = await nonEmpty(input, ctx);
   if (stream === undefined) return;
-  const merger = new HostMerger<MasscanRecord>('masscan', foldMasscan, Date.now());
+  const merger = masscanMerger(Date.now());
   const end: XmlStreamEnd = { complete: false, line: 0 };
   let host: HostDraft | undefined;
   let port: PortDraft | undefined;
@@ -122,10 +122,7 @@ async function* read(input: Readable, ctx: ImportContext, meta: ImportMeta): Asy
   };
 
   yield* streamXml<Observation>(stream, ctx, { roots: ['nmaprun'], format: 'masscan XML', maxTokenChars: 1024 * 1024 }, { open, close }, end);
-  const last = merger.finish();
-  if (last !== undefined) yield last;
-  merger.report(ctx);
-  if (skipped > 0) ctx.warn(`${skipped} record(s) skipped: SCTP, ICMP and ARP results have no place in the port model`);
+  yield* finishMasscan(merger, ctx, skipped);
   if (!end.complete) ctx.warn(`${ctx.file}: masscan XML ends before </nmaprun> at line ${end.line} (scan interrupted or file truncated); the complete hosts were imported`);
 }
 

@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { importFails, listenerSummary, tableListenerPort } from '../../test/helpers/host-text.js';
 import { importBytes } from '../../test/helpers/import.js';
+import { fixture as anyFixture } from '../../test/helpers/import-checks.js';
 import type { Observation } from '../core/model.js';
-import { ImportError } from './errors.js';
 import { importer } from './netstat-windows.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../../test/fixtures/netstat-windows/${name}`, import.meta.url));
-const summary = (o: Observation | undefined): string[] =>
-  (o?.host.ports ?? []).map((p) => `${p.protocol} ${p.listener?.bindAddress} ${p.port} ${p.listener?.scope} ${p.listener?.pid ?? '-'}`);
+const fixture = (name: string): Buffer => anyFixture(`netstat-windows/${name}`);
+const summary = (o: Observation | undefined): string[] => listenerSummary(o, 'pid');
 
 const MANY = [
   'tcp 0.0.0.0 135 all 1012',
@@ -41,17 +40,7 @@ describe('Windows netstat importer on fixtures', () => {
     expect(r.meta.source).toBe('netstat');
     expect(r.observations).toHaveLength(1);
     expect(r.observations[0]).toMatchObject({ source: 'netstat', host: { address: '127.0.0.1', family: 4, statusReason: 'user-set' } });
-    expect(r.observations[0]?.host.ports).toEqual([
-      {
-        protocol: 'tcp',
-        port: 135,
-        state: 'open',
-        reason: 'syn-ack',
-        tries: 0,
-        service: { name: 'msrpc', method: 'table', confidence: 3, cpe: [] },
-        listener: { bindAddress: '0.0.0.0', scope: 'all', pid: 1012 },
-      },
-    ]);
+    expect(r.observations[0]?.host.ports).toEqual([tableListenerPort('tcp', 135, 'msrpc', { bindAddress: '0.0.0.0', scope: 'all', pid: 1012 })]);
   });
 
   it('many results from -ano: listeners only, the host named by its own address', async () => {
@@ -113,11 +102,7 @@ describe('Windows netstat importer details', () => {
 });
 
 describe('Windows netstat importer on bad input', () => {
-  const fails = async (data: string | Buffer, pattern: RegExp): Promise<void> => {
-    const err = await importBytes(importer, data, 'bad.txt').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImportError);
-    expect((err as ImportError).message).toMatch(pattern);
-  };
+  const fails = importFails(importer);
 
   it('0-byte file', async () => {
     await fails('', /bad\.txt": not Windows netstat output/);

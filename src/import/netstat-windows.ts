@@ -121,13 +121,7 @@ export const importer: Importer = {
       if (pending === undefined) return;
       const { row, no } = pending;
       pending = undefined;
-      const local = splitEndpoint(row.local);
-      if (local === undefined) return;
-      if (!row.listening) {
-        host.seenText(local.address);
-        return;
-      }
-      host.add(no, row.protocol, host.port(local.port, no, NUMERIC_HINT), host.address(local.address, no), row.owner);
+      host.row(no, row.listening ? row.protocol : undefined, row.local, row.owner, NUMERIC_HINT);
     };
     for await (const { line, no } of readLines(asUtf8(input), ctx)) {
       const text = line.trim();

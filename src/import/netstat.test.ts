@@ -1,35 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { importFails, listenerSummary as summary, SOCKETS_PY_MANY_NETSTAT as MANY, tableListenerPort } from '../../test/helpers/host-text.js';
 import { importBytes } from '../../test/helpers/import.js';
-import type { Observation } from '../core/model.js';
-import { ImportError } from './errors.js';
+import { fixture as anyFixture } from '../../test/helpers/import-checks.js';
 import { importer } from './netstat.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../../test/fixtures/netstat/${name}`, import.meta.url));
-const summary = (o: Observation | undefined): string[] =>
-  (o?.host.ports ?? []).map((p) => `${p.protocol} ${p.listener?.bindAddress} ${p.port} ${p.listener?.scope} ${p.listener?.process ?? '-'}`);
-
-// netstat shows neither `%dev` nor ss's `*`, and prints a v6 socket bound to ::ffff:127.0.0.1 as 127.0.0.1.
-const MANY = [
-  'tcp 0.0.0.0 22 all python3',
-  'tcp :: 22 all python3',
-  'tcp 192.0.2.10 80 specific python3',
-  'tcp 2001:db8::10 443 specific python3',
-  'tcp 127.0.0.2 5432 loopback python3',
-  'tcp 127.0.0.1 8001 loopback python3',
-  'tcp 0.0.0.0 8002 all python3',
-  'tcp :: 8003 all python3',
-  'tcp ::1 8004 loopback python3',
-  'tcp 127.0.0.1 8005 loopback python3',
-  'tcp 192.0.2.10 8080 specific python3',
-  'tcp 0.0.0.0 8443 all python3',
-  'tcp 0.0.0.0 9000 all python3',
-  'udp 127.0.0.53 53 loopback python3',
-  'udp 0.0.0.0 67 all python3',
-  'udp :: 123 all python3',
-  'udp 0.0.0.0 5353 all python3',
-  'udp :: 5353 all python3',
-];
+const fixture = (name: string): Buffer => anyFixture(`netstat/${name}`);
 
 const HEADER = 'Active Internet connections (only servers)\nProto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name\n';
 
@@ -44,17 +19,7 @@ describe('netstat importer on real netstat output', () => {
     expect(r.meta.source).toBe('netstat');
     expect(r.observations).toHaveLength(1);
     expect(r.observations[0]).toMatchObject({ source: 'netstat', host: { address: '127.0.0.1', family: 4, status: 'up', statusReason: 'user-set', hostnames: [] } });
-    expect(r.observations[0]?.host.ports).toEqual([
-      {
-        protocol: 'tcp',
-        port: 6379,
-        state: 'open',
-        reason: 'syn-ack',
-        tries: 0,
-        service: { name: 'redis', method: 'table', confidence: 3, cpe: [] },
-        listener: { bindAddress: '127.0.0.1', scope: 'loopback', pid, process: 'python3' },
-      },
-    ]);
+    expect(r.observations[0]?.host.ports).toEqual([tableListenerPort('tcp', 6379, 'redis', { bindAddress: '127.0.0.1', scope: 'loopback', pid, process: 'python3' })]);
   });
 
   it('many results from -tulnp, and the same listeners from -tulnpe and -an', async () => {
@@ -123,11 +88,7 @@ describe('netstat importer details', () => {
 });
 
 describe('netstat importer on bad input', () => {
-  const fails = async (data: string | Buffer, pattern: RegExp): Promise<void> => {
-    const err = await importBytes(importer, data, 'bad.txt').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImportError);
-    expect((err as ImportError).message).toMatch(pattern);
-  };
+  const fails = importFails(importer);
 
   it('0-byte and blank files are not netstat output', async () => {
     await fails('', /bad\.txt": not netstat output/);

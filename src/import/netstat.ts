@@ -123,16 +123,7 @@ export const importer: Importer = {
       // raw, raw6, udpl and friends share the row shape; only TCP and UDP are read.
       if (PROTOCOLS[row.proto] === undefined) continue;
       const { state, owner } = tailOf(row.tail);
-      const protocol = listenerProtocol(row, state);
-      const local = splitEndpoint(row.local);
-      if (protocol === undefined) {
-        if (local !== undefined) host.seenText(local.address);
-        continue;
-      }
-      if (local === undefined) throw new ImportError(ctx.file, no, 'local endpoint is not address:port');
-      const port = host.port(local.port, no, NUMERIC_HINT);
-      const address = host.address(local.address, no, true);
-      host.add(no, protocol, port, address, owner);
+      host.row(no, listenerProtocol(row, state), row.local, owner, NUMERIC_HINT, true);
     }
     if (!recognised) throw new ImportError(ctx.file, undefined, 'not netstat output: no "Active Internet connections" section, header or socket row');
     const obs = host.observation();

@@ -41,6 +41,18 @@ describe('nmap grepable importer', () => {
     expect(importer.sniff(Buffer.from('<?xml version="1.0"?><nmaprun>'))).toBe(0);
   });
 
+  it('sniffs nmap host lines without the header, and not masscan lines without theirs', () => {
+    // `grep -v '^#'` of nmap output: Status lines, entries with nmap's trailing seventh slash.
+    expect(importer.sniff(Buffer.from('Host: 192.0.2.1 ()\tStatus: Up\n'))).toBe(8);
+    expect(importer.sniff(Buffer.from('Host: 192.0.2.1 ()\tPorts: 80/open/tcp//http///\n'))).toBe(8);
+    expect(importer.sniff(Buffer.from('Host: 192.0.2.1 ()\tPorts: 80/open/tcp//http//Apache httpd 2.4.57/\r\n'))).toBe(8);
+    expect(importer.sniff(Buffer.from('Host: 192.0.2.1 ()\tPorts: \tIgnored State: closed (1000)\n'))).toBe(8);
+    // masscan -oG: one entry of six slashes per line, with or without the old missing Timestamp.
+    expect(importer.sniff(Buffer.from('Host: 198.18.0.5 ()\tPorts: 80/open/tcp////\n'))).toBe(0);
+    expect(importer.sniff(Buffer.from('Host: 192.0.2.16 ()\tPorts: 80/open/tcp//http//\nHost: 192.0.2.16 ()\tPort: 80\tService: http\tBanner: x\n'))).toBe(0);
+    expect(importer.sniff(Buffer.from('Timestamp: 1700000000\tHost: 192.0.2.1 ()\tPorts: 80/open/tcp//http//\n'))).toBe(0);
+  });
+
   it('imports zero hosts', async () => {
     const run = await importBytes(importer, fixture('zero.gnmap'));
     expect(run.observations).toEqual([]);

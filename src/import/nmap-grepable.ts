@@ -231,6 +231,13 @@ class GrepableReader {
   }
 }
 
+/**
+ * A host line only nmap writes: `Status:`, or `Ports:` listing nothing or starting with an entry
+ * that has nmap's trailing seventh `/` (`80/open/tcp//http///`). masscan's `-oG` lines look alike
+ * but hold one entry with six slashes (`80/open/tcp//http//`) and no `Status:` lines.
+ */
+const NMAP_HOST_LINE = /^Host: \S+ \(.*\)\t(?:Status: |Ports: (?:\d+(?:\/[^/\t]*){6}\/|\t|\r?$))/;
+
 /** How sure the head is nmap grepable output. */
 function sniff(head: Buffer): number {
   const s = head.toString('latin1');
@@ -238,7 +245,7 @@ function sniff(head: Buffer): number {
   const first = lines[0] ?? '';
   if (/^# Masscan /.test(first)) return 0;
   const header = /^# (?:Nmap|portolan) \S+ scan initiated .* as: /.test(first);
-  const hostLine = lines.some((l) => /^Host: \S+ \(.*\)\t(?:Status|Ports): /.test(l));
+  const hostLine = lines.some((l) => NMAP_HOST_LINE.test(l));
   if (header && hostLine) return 10;
   if (hostLine) return 8;
   // nmap's normal output (-oN) has the same first line but "Nmap scan report" lines.

@@ -48,16 +48,39 @@ export function forcedImporter(id: string, importers: readonly Importer[] = IMPO
   return found;
 }
 
+/** The masscan format the empty-file message suggests (masscan's plainest output, -oL). */
+const EMPTY_SCAN_FORMAT = 'masscan-list';
+
+/** True when `head` is the whole file (shorter than a sniff) and holds only whitespace. */
+function isBlankFile(head: Buffer): boolean {
+  return head.length < SNIFF_BYTES && /^[ \t\r\n]*$/.test(head.toString('latin1'));
+}
+
+/**
+ * Why an empty file cannot be imported without --format. masscan opens its output file at the
+ * start but writes even the header only with the first result, so a scan that found nothing
+ * leaves 0 bytes behind in every format; every masscan importer reads that as no results.
+ */
+function emptyFileMessage(head: Buffer, importers: readonly Importer[]): string {
+  const what = `${head.length === 0 ? 'empty file' : 'blank file (whitespace only)'}: no content to tell its format from`;
+  const masscan = importers.filter((i) => i.source === 'masscan').map((i) => i.id);
+  if (masscan.length === 0) return `${what}; use --format (one of ${formatList(importers)})`;
+  const suggested = masscan.includes(EMPTY_SCAN_FORMAT) ? EMPTY_SCAN_FORMAT : masscan[0]!;
+  const others = masscan.filter((id) => id !== suggested);
+  const alternatives = others.length > 0 ? ` (any masscan format will do: ${others.join(', ')})` : '';
+  return `${what}; masscan writes an empty file when it found nothing: pass --format ${suggested}${alternatives} to record an empty scan`;
+}
+
 /**
  * The importer for `file` given its first bytes: the forced one, else the best sniff. No match is
- * an ImportError naming the file (an empty file says so, since only --format can give it a meaning).
+ * an ImportError naming the file; an empty or blank one says why (only --format can give it a meaning).
  */
 export function chooseImporter(file: string, head: Buffer, forced?: string, importers: readonly Importer[] = IMPORTERS): Importer {
   if (forced !== undefined) return forcedImporter(forced, importers);
   const best = sniffFormat(head, importers);
   if (best) return best.importer;
-  const what = head.length === 0 ? 'empty file, format unknown' : 'unrecognised format';
-  throw new ImportError(file, undefined, `${what}; use --format (one of ${formatList(importers)})`);
+  if (isBlankFile(head)) throw new ImportError(file, undefined, emptyFileMessage(head, importers));
+  throw new ImportError(file, undefined, `unrecognised format; use --format (one of ${formatList(importers)})`);
 }
 
 export interface Peeked {

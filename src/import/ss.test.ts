@@ -1,36 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { importFails, listenerSummary as summary, SOCKETS_PY_MANY_SS as MANY, tableListenerPort } from '../../test/helpers/host-text.js';
 import { importBytes } from '../../test/helpers/import.js';
-import type { Observation } from '../core/model.js';
-import { ImportError } from './errors.js';
+import { fixture as anyFixture } from '../../test/helpers/import-checks.js';
 import { importer, parseUsers } from './ss.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../../test/fixtures/ss/${name}`, import.meta.url));
+const fixture = (name: string): Buffer => anyFixture(`ss/${name}`);
 /** The pid ss printed for a process name in a fixture (fixtures are regenerated with new pids). */
 const pidIn = (name: string, process: string): number => Number(new RegExp(`"${process}",pid=(\\d+)`).exec(fixture(name).toString())?.[1]);
-const summary = (o: Observation | undefined): string[] =>
-  (o?.host.ports ?? []).map((p) => `${p.protocol} ${p.listener?.bindAddress} ${p.port} ${p.listener?.scope} ${p.listener?.process ?? '-'}`);
-
-const MANY = [
-  'tcp 0.0.0.0 22 all python3',
-  'tcp :: 22 all python3',
-  'tcp 192.0.2.10 80 specific python3',
-  'tcp 2001:db8::10 443 specific python3',
-  'tcp 127.0.0.2 5432 loopback python3',
-  'tcp 127.0.0.1 8001 loopback python3',
-  'tcp 0.0.0.0 8002 all python3',
-  'tcp * 8003 all python3',
-  'tcp ::1 8004 loopback python3',
-  'tcp ::ffff:127.0.0.1 8005 loopback python3',
-  'tcp 192.0.2.10 8080 specific python3',
-  'tcp 0.0.0.0 8443 all python3',
-  'tcp 0.0.0.0 9000 all python3',
-  'udp 127.0.0.53%lo 53 loopback python3',
-  'udp 0.0.0.0%dum0 67 specific python3',
-  'udp * 123 all python3',
-  'udp 0.0.0.0 5353 all python3',
-  'udp :: 5353 all python3',
-];
 
 describe('ss importer on real ss output', () => {
   it('zero results: header only, and a 0-byte -H file', async () => {
@@ -48,15 +24,7 @@ describe('ss importer on real ss output', () => {
     expect(o.source).toBe('netstat');
     expect(o.host).toMatchObject({ address: '127.0.0.1', family: 4, hostnames: [], status: 'up', statusReason: 'user-set' });
     expect(o.host.ports).toEqual([
-      {
-        protocol: 'tcp',
-        port: 6379,
-        state: 'open',
-        reason: 'syn-ack',
-        tries: 0,
-        service: { name: 'redis', method: 'table', confidence: 3, cpe: [] },
-        listener: { bindAddress: '127.0.0.1', scope: 'loopback', pid: pidIn('one.txt', 'python3'), process: 'python3' },
-      },
+      tableListenerPort('tcp', 6379, 'redis', { bindAddress: '127.0.0.1', scope: 'loopback', pid: pidIn('one.txt', 'python3'), process: 'python3' }),
     ]);
   });
 
@@ -146,12 +114,7 @@ describe('ss importer details', () => {
 });
 
 describe('ss importer on bad input', () => {
-  const fails = async (data: string | Buffer, pattern: RegExp): Promise<void> => {
-    const err = await importBytes(importer, data, 'bad.txt').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImportError);
-    expect((err as ImportError).message).toMatch(pattern);
-    expect((err as ImportError).code).toBe('E_IMPORT');
-  };
+  const fails = importFails(importer);
 
   it('service names instead of numbers: says to use -n', async () => {
     await fails('Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port\ntcp LISTEN 0 128 0.0.0.0:ssh 0.0.0.0:*\n', /bad\.txt" line 2: local port "ssh" .*-n/);

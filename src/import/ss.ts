@@ -111,16 +111,7 @@ export const importer: Importer = {
       if (row === undefined) throw new ImportError(ctx.file, no, 'not ss output: expected the "Netid State Recv-Q Send-Q …" header or a socket row');
       rows++;
       if (!isInet(row)) continue;
-      const protocol = listenerProtocol(row);
-      const local = splitEndpoint(row.local);
-      if (protocol === undefined) {
-        if (local !== undefined) host.seenText(local.address);
-        continue;
-      }
-      if (local === undefined) throw new ImportError(ctx.file, no, 'local endpoint is not address:port');
-      const port = host.port(local.port, no, NUMERIC_HINT);
-      const address = host.address(local.address, no);
-      host.add(no, protocol, port, address, parseUsers(row.rest));
+      host.row(no, listenerProtocol(row), row.local, parseUsers(row.rest), NUMERIC_HINT);
     }
     const obs = host.observation();
     if (obs !== undefined) yield obs;

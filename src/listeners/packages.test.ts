@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mutants } from '../../test/helpers/fuzz.js';
-import { MAX_PACKAGES, parseDpkgQuery, parseRpmQuery } from './packages.js';
+import { MAX_PACKAGES, type PackageList, parseDpkgQuery, parseRpmQuery } from './packages.js';
 
 const DPKG = [
   'adduser\t3.134\tall\tii ',
@@ -24,22 +24,26 @@ const RPM = [
   '',
 ].join('\n');
 
+/** `list` holds exactly these `[name, version, arch]` packages of `manager`, and no line was rejected. */
+function expectInstalled(list: PackageList, manager: 'dpkg' | 'rpm', rows: [string, string, string][]): void {
+  expect(list.rejected).toBe(0);
+  expect(list.packages).toEqual(rows.map(([name, version, arch]) => ({ name, version, arch, manager })));
+}
+
 describe('dpkg-query parser', () => {
   it('keeps installed packages with version and arch, drops removed and unknown ones', () => {
-    const { packages, rejected } = parseDpkgQuery(DPKG);
-    expect(rejected).toBe(0);
-    expect(packages).toEqual([
-      { name: 'adduser', version: '3.134', arch: 'all', manager: 'dpkg' },
-      { name: 'openssh-server', version: '1:9.2p1-2+deb12u10', arch: 'amd64', manager: 'dpkg' },
-      { name: 'libc6', version: '2.36-9+deb12u13', arch: 'amd64', manager: 'dpkg' },
-      { name: 'libc6', version: '2.36-9+deb12u13', arch: 'i386', manager: 'dpkg' },
-      { name: 'held', version: '1.0-1', arch: 'amd64', manager: 'dpkg' },
-      { name: 'broken-reinst', version: '1.0', arch: 'amd64', manager: 'dpkg' },
+    expectInstalled(parseDpkgQuery(DPKG), 'dpkg', [
+      ['adduser', '3.134', 'all'],
+      ['openssh-server', '1:9.2p1-2+deb12u10', 'amd64'],
+      ['libc6', '2.36-9+deb12u13', 'amd64'],
+      ['libc6', '2.36-9+deb12u13', 'i386'],
+      ['held', '1.0-1', 'amd64'],
+      ['broken-reinst', '1.0', 'amd64'],
     ]);
   });
 
   it('accepts the plain three-field format too', () => {
-    expect(parseDpkgQuery('zlib1g\t1:1.2.13.dfsg-1\tamd64\n').packages).toEqual([{ name: 'zlib1g', version: '1:1.2.13.dfsg-1', arch: 'amd64', manager: 'dpkg' }]);
+    expectInstalled(parseDpkgQuery('zlib1g\t1:1.2.13.dfsg-1\tamd64\n'), 'dpkg', [['zlib1g', '1:1.2.13.dfsg-1', 'amd64']]);
   });
 
   it('parses this machine’s real dpkg database', () => {
@@ -94,13 +98,11 @@ describe('dpkg-query parser', () => {
 
 describe('rpm -qa parser', () => {
   it('keeps epoch:version-release and arch, skips gpg-pubkey', () => {
-    const { packages, rejected } = parseRpmQuery(RPM);
-    expect(rejected).toBe(0);
-    expect(packages).toEqual([
-      { name: 'bash', version: '0:5.1.8-9.el9', arch: 'x86_64', manager: 'rpm' },
-      { name: 'kernel', version: '0:5.14.0-427.13.1.el9_4', arch: 'x86_64', manager: 'rpm' },
-      { name: 'perl-Time-Local', version: '2:1.300-7.el9', arch: 'noarch', manager: 'rpm' },
-      { name: 'python3-libs', version: '0:3.9.18-3.el9^20240101', arch: 'x86_64', manager: 'rpm' },
+    expectInstalled(parseRpmQuery(RPM), 'rpm', [
+      ['bash', '0:5.1.8-9.el9', 'x86_64'],
+      ['kernel', '0:5.14.0-427.13.1.el9_4', 'x86_64'],
+      ['perl-Time-Local', '2:1.300-7.el9', 'noarch'],
+      ['python3-libs', '0:3.9.18-3.el9^20240101', 'x86_64'],
     ]);
   });
 

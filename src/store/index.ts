@@ -4,7 +4,7 @@
  * what to do; the driver's own words are kept, passwords are not.
  */
 import { UsageError, quoteToken } from '../core/errors.js';
-import { NewerSchemaError } from './schema.js';
+import { NewerSchemaError } from './migrations.js';
 import type { Store } from './types.js';
 
 export type { Store, Ingest, ScanMeta, ScanRow, HostRow, ServiceRow, ServiceQuery, CommitEnd } from './types.js';

@@ -5,7 +5,7 @@
  */
 import type { Observation } from '../core/model.js';
 import type { CommitEnd, Ingest, ScanRow } from './types.js';
-import { entersServices } from './merge.js';
+import { entersServices, keepsService } from './merge.js';
 import { MAX_HOSTNAMES, PortBatch, cleanText, jsonText, optText, serviceCols } from './rows.js';
 
 /** One host of a batch, merged over every observation of it in that batch. */
@@ -164,7 +164,7 @@ export class BufferedIngest implements Ingest {
       const state = STATES.has(p.state) ? p.state : cleanText(String(p.state), 32);
       const reason = typeof p.reason === 'string' ? cleanText(p.reason, 32) : '';
       const listener = p.listener === undefined ? null : jsonText(p.listener);
-      const service = p.service === undefined ? null : serviceCols(p.service);
+      const service = p.service === undefined || !keepsService(state, p.service.method) ? null : serviceCols(p.service);
       ports.push(entry.index, protocol, p.port, state, reason, source, at, listener, service);
       entry.keys?.add(protocol === 'udp' ? 65536 + p.port : p.port);
     }

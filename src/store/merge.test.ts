@@ -75,10 +75,12 @@ describe.each(BACKENDS)('service merge on %s', (kind) => {
   });
 
   it('ports never seen open stay out of services but are kept as history', async () => {
-    const { store, location, services } = await run([obs(A, [port(1, 'closed'), port(2, 'filtered'), port(3, 'closed', { name: 'ident' })], T)]);
-    // A named service is worth a row whatever its state.
+    const { store, location, services } = await run([
+      obs(A, [port(1, 'closed'), port(2, 'filtered'), port(3, 'closed', { name: 'ident', method: 'probed' }), port(4, 'closed', { name: 'unknown', method: 'table' })], T),
+    ]);
+    // A probed service is worth a row whatever its state; a port-table guess on a closed port is not.
     expect(services.map((s) => `${s.port}/${s.state}/${s.name ?? ''}`)).toEqual(['3/closed/ident']);
-    expect(await countRows(location, 'observations')).toBe(3);
+    expect(await countRows(location, 'observations')).toBe(4);
     expect((await store.hosts())[0]?.openPorts).toBe(0);
     await store.close();
   });

@@ -2,8 +2,10 @@
  * Which ports reach the services table, and the merge rule there.
  *
  * `services` is the register of ports that carry a service: a port enters it when an observation
- * sees it open or names a service on it; a port never seen open stays in `observations` only (a
- * million filtered ports are history, not services). Once in, every later observation of the port
+ * sees it open or names a service on it that was probed; a port never seen open stays in
+ * `observations` only (a million filtered ports are history, not services). A port-table guess
+ * (nmap's `method="table"`: the name /etc/services gives the number) on a port that is not open
+ * says nothing about the host and is not kept at all. Once in, every later observation of the port
  * updates it, whatever its state, so a service that went away shows as closed.
  *
  * The merge, as SQL both backends run in their upsert (`excluded` is the incoming row, `services`
@@ -63,4 +65,9 @@ export const SERVICE_CONFLICT = [
 /** True when a port enters `services` even if it is not there yet (see above). */
 export function entersServices(state: string, hasService: boolean): boolean {
   return state === 'open' || hasService;
+}
+
+/** True when an observation keeps its service: always on an open port; elsewhere only when probed. */
+export function keepsService(state: string, method: string | undefined): boolean {
+  return state === 'open' || method === 'probed';
 }

@@ -1,19 +1,25 @@
 /**
- * The PostgreSQL store. kysely runs the migrations, the reads and the controlled transaction; a
- * batch of ports is written by one statement that takes each column as one array parameter
- * (`unnest`), inserting the observations and upserting the services in a single round trip,
- * whatever the batch size (no 65 535-parameter ceiling, one plan).
+ * The PostgreSQL store. kysely runs the migrations and the reads. An ingest owns one pooled
+ * connection for its whole transaction: ports go in by COPY (PostgreSQL's bulk path, several times
+ * cheaper than an INSERT per row or array parameters), observations straight into their table,
+ * service rows into a temporary table from which one statement merges them into `services`.
+ * Hosts, findings and packages are few and travel as array parameters (`unnest`).
  */
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
-import { CompiledQuery, Kysely, PostgresDialect, type ControlledTransaction } from 'kysely';
+import copyStreams from 'pg-copy-streams';
+import { Kysely, PostgresDialect } from 'kysely';
+import { quoteToken } from '../core/errors.js';
 import { migrate, type Database } from './schema.js';
-import type { CommitEnd, HostRow, Ingest, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
-import { BufferedIngest, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
-import { SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
+import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
+import { BaseStore, busyError, type OpenedIngest } from './base.js';
+import { serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
+import { OBSERVATION_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
-import { listHosts, listScans, listServices } from './queries.js';
+import type { ScansTable } from './schema.js';
+import type { Selectable } from 'kysely';
 
-const LIMITS = { ports: 10_000, hosts: 2000 };
+const LIMITS = { ports: 20_000, hosts: 2000 };
 
 /** A PostgreSQL array literal of numbers (or NULLs). */
 export function numArray(values: readonly (number | null)[]): string {
@@ -34,69 +40,46 @@ export function textArray(values: readonly (string | null | undefined)[]): strin
   return `${out}}`;
 }
 
-/**
- * Observations without a service or listener: most of a scan. Array parsing is most of
- * PostgreSQL's cost here, so each row travels as three small integers (its observation, its port,
- * its protocol/state/reason combination) and the repeated values once per observation or
- * combination, joined back by position.
- */
-const PLAIN_OBSERVATIONS_SQL = `INSERT INTO observations (scan_id, host_id, protocol, port, state, reason, source, observed_at)
-SELECT $1, g.host_id, k.protocol, d.port, k.state, k.reason, g.source, g.at
-FROM unnest($2::int[], $3::int[], $4::int[]) AS d(g, port, k)
-JOIN unnest($5::int[], $6::int8[], $7::text[]) WITH ORDINALITY AS g(host_id, at, source, n) ON g.n = d.g
-JOIN unnest($8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS k(protocol, state, reason, n) ON k.n = d.k`;
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIAL_ALL = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-/** The parameters of PLAIN_OBSERVATIONS_SQL for rows `rows` of a batch. */
-function plainParams(scanId: number, b: PortBatch, hostIds: number[], rows: number[]): unknown[] {
-  const g: number[] = [];
-  const port: number[] = [];
-  const k: number[] = [];
-  const gHost: number[] = [];
-  const gAt: number[] = [];
-  const gSource: string[] = [];
-  const kProtocol: string[] = [];
-  const kState: string[] = [];
-  const kReason: string[] = [];
-  const codes = new Map<string, Map<string, number>>();
-  let last = -1;
-  for (const i of rows) {
-    // A batch holds each observation's ports together: a new group starts where host, time or source change.
-    const host = hostIds[b.host[i]!]!;
-    if (last < 0 || gHost[gHost.length - 1] !== host || b.at[last] !== b.at[i] || b.source[last] !== b.source[i]) {
-      gHost.push(host);
-      gAt.push(b.at[i]!);
-      gSource.push(b.source[i]!);
-    }
-    last = i;
-    const protocol = b.protocol[i]!;
-    const state = b.state[i]!;
-    const reason = b.reason[i]!;
-    const key = `${protocol}/${state}`;
-    let byReason = codes.get(key);
-    if (byReason === undefined) codes.set(key, (byReason = new Map<string, number>()));
-    let code = byReason.get(reason);
-    if (code === undefined) {
-      kProtocol.push(protocol);
-      kState.push(state);
-      kReason.push(reason);
-      byReason.set(reason, (code = kProtocol.length));
-    }
-    g.push(gHost.length);
-    port.push(b.port[i]!);
-    k.push(code);
-  }
-  return [scanId, numArray(g), numArray(port), numArray(k), numArray(gHost), numArray(gAt), textArray(gSource), textArray(kProtocol), textArray(kState), textArray(kReason)];
+/** One field of COPY's text format: `\N` for NULL, backslash, tab and line ends escaped. */
+export function copyField(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'number') return String(value);
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
 }
 
-const RICH_OBSERVATIONS_SQL = `INSERT INTO observations (scan_id, host_id, protocol, port, state, reason, source, observed_at, service, listener)
-SELECT $1, h, p, n, s, r, so, t, sv::jsonb, l::jsonb
-FROM unnest($2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::text[]) AS d(h, p, n, s, r, so, t, sv, l)`;
-
-const SERVICES_SQL = `INSERT INTO services (${SERVICE_COLUMNS.join(', ')})
-SELECT h, p, n, s, r, name, product, version, extrainfo, cpe::jsonb, banner, tls::jsonb, evidence::jsonb, l::jsonb, sv::jsonb, so, method, conf, t, t
-FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[],
-  $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[])
-  AS d(h, p, n, s, r, so, t, l, sv, name, product, version, extrainfo, cpe, banner, tls, evidence, method, conf)
+/** The staging table service rows are copied into before the merge; dropped at commit. */
+const SERVICES_IN = 'portolan_services_in';
+const SERVICE_TYPES: Record<(typeof SERVICE_COLUMNS)[number], string> = {
+  host_id: 'integer',
+  protocol: 'text',
+  port: 'integer',
+  state: 'text',
+  reason: 'text',
+  name: 'text',
+  product: 'text',
+  version: 'text',
+  extrainfo: 'text',
+  cpe: 'jsonb',
+  banner: 'text',
+  tls: 'jsonb',
+  evidence: 'jsonb',
+  listener: 'jsonb',
+  service: 'jsonb',
+  source: 'text',
+  method: 'text',
+  confidence: 'integer',
+  first_seen: 'bigint',
+  last_seen: 'bigint',
+};
+const CREATE_SERVICES_IN = `CREATE TEMP TABLE ${SERVICES_IN} (${SERVICE_COLUMNS.map((c) => `${c} ${SERVICE_TYPES[c]}`).join(', ')}) ON COMMIT DROP`;
+// Merged in key order, and the staging table emptied by the same statement.
+const MERGE_SERVICES = `WITH d AS (DELETE FROM ${SERVICES_IN} RETURNING *)
+INSERT INTO services (${SERVICE_COLUMNS.join(', ')})
+SELECT ${SERVICE_COLUMNS.join(', ')} FROM d ORDER BY host_id, protocol, port
 ${SERVICE_CONFLICT}`;
 
 const HOSTS_SQL = `INSERT INTO hosts (address, family, hostnames, os_hint, first_seen, last_seen)
@@ -120,14 +103,35 @@ const PACKAGES_SQL = `INSERT INTO packages (host_id, scan_id, name, version, arc
 SELECT h, $1, n, v, a, m, t FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[]) AS d(h, n, v, a, m, t)
 ON CONFLICT (host_id, name, arch) DO UPDATE SET scan_id = excluded.scan_id, version = excluded.version, manager = excluded.manager, seen_at = excluded.seen_at`;
 
+/** `INSERT … RETURNING *` / `UPDATE … RETURNING *` of one scans row from a column object. */
+function scanInsert(values: Record<string, unknown>): [string, unknown[]] {
+  const cols = Object.keys(values);
+  return [`INSERT INTO scans (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`, Object.values(values)];
+}
+
+function scanUpdate(id: number, values: Record<string, unknown>): [string, unknown[]] {
+  const cols = Object.keys(values);
+  return [`UPDATE scans SET ${cols.map((c, i) => `${c} = $${i + 1}`).join(', ')} WHERE id = $${cols.length + 1} RETURNING *`, [...Object.values(values), id]];
+}
+
 class PgBackend implements IngestBackend {
+  #servicesIn = false;
+  #done = false;
+
   constructor(
-    private readonly trx: ControlledTransaction<Database>,
+    private readonly client: pg.PoolClient,
     private readonly scanId: number,
   ) {}
 
-  async #run<R>(text: string, params: unknown[]): Promise<R[]> {
-    return (await this.trx.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
+  async #run<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.client.query<R>(text, params)).rows;
+  }
+
+  /** Stream `text` (rows in COPY text format) into `COPY … FROM STDIN`. */
+  async #copy(sql: string, text: string): Promise<void> {
+    const stream = this.client.query(copyStreams.from(sql));
+    stream.end(text);
+    await finished(stream);
   }
 
   async upsertHosts(hosts: HostInput[]): Promise<number[]> {
@@ -154,35 +158,31 @@ class PgBackend implements IngestBackend {
   }
 
   async writePorts(b: PortBatch, hostIds: number[], toServices: Uint8Array): Promise<void> {
-    const plain: number[] = [];
-    const rich: number[] = [];
-    const svc: number[] = [];
+    let obs = '';
+    let svc = '';
     for (let i = 0; i < b.length; i++) {
-      (b.service[i] === null && b.listener[i] === null ? plain : rich).push(i);
-      if (toServices[i] === 1) svc.push(i);
+      const host = hostIds[b.host[i]!]!;
+      const protocol = copyField(b.protocol[i]);
+      const state = copyField(b.state[i]);
+      const reason = copyField(b.reason[i]);
+      const listener = copyField(b.listener[i]);
+      const source = copyField(b.source[i]);
+      const at = b.at[i]!;
+      const s = b.service[i];
+      // Same order as OBSERVATION_COLUMNS.
+      obs += `${this.scanId}\t${host}\t${protocol}\t${b.port[i]}\t${state}\t${reason}\t${copyField(s?.service)}\t${listener}\t${source}\t${at}\n`;
+      if (toServices[i] === 0) continue;
+      // Same order as SERVICE_COLUMNS.
+      svc += `${host}\t${protocol}\t${b.port[i]}\t${state}\t${reason}\t${copyField(s?.name)}\t${copyField(s?.product)}\t${copyField(s?.version)}\t${copyField(s?.extrainfo)}\t${copyField(s?.cpe)}\t${copyField(s?.banner)}\t${copyField(s?.tls)}\t${copyField(s?.evidence)}\t${listener}\t${copyField(s?.service)}\t${source}\t${copyField(s?.method)}\t${s?.confidence ?? 0}\t${at}\t${at}\n`;
     }
-    const host = (rows: number[]) => numArray(rows.map((i) => hostIds[b.host[i]!]!));
-    const col = <T>(rows: number[], values: T[]) => rows.map((i) => values[i]!);
-    const common = (rows: number[]) => [host(rows), textArray(col(rows, b.protocol)), numArray(col(rows, b.port)), textArray(col(rows, b.state)), textArray(col(rows, b.reason)), textArray(col(rows, b.source)), numArray(col(rows, b.at))];
-    if (plain.length > 0) await this.#run(PLAIN_OBSERVATIONS_SQL, plainParams(this.scanId, b, hostIds, plain));
-    if (rich.length > 0) await this.#run(RICH_OBSERVATIONS_SQL, [this.scanId, ...common(rich), textArray(rich.map((i) => b.service[i]?.service)), textArray(col(rich, b.listener))]);
-    if (svc.length === 0) return;
-    const s = svc.map((i) => b.service[i]);
-    await this.#run(SERVICES_SQL, [
-      ...common(svc),
-      textArray(col(svc, b.listener)),
-      textArray(s.map((x) => x?.service)),
-      textArray(s.map((x) => x?.name)),
-      textArray(s.map((x) => x?.product)),
-      textArray(s.map((x) => x?.version)),
-      textArray(s.map((x) => x?.extrainfo)),
-      textArray(s.map((x) => x?.cpe)),
-      textArray(s.map((x) => x?.banner)),
-      textArray(s.map((x) => x?.tls)),
-      textArray(s.map((x) => x?.evidence)),
-      textArray(s.map((x) => x?.method)),
-      numArray(s.map((x) => x?.confidence ?? 0)),
-    ]);
+    if (obs !== '') await this.#copy(`COPY observations (${OBSERVATION_COLUMNS.join(', ')}) FROM STDIN`, obs);
+    if (svc === '') return;
+    if (!this.#servicesIn) {
+      await this.#run(CREATE_SERVICES_IN);
+      this.#servicesIn = true;
+    }
+    await this.#copy(`COPY ${SERVICES_IN} (${SERVICE_COLUMNS.join(', ')}) FROM STDIN`, svc);
+    await this.#run(MERGE_SERVICES);
   }
 
   async writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void> {
@@ -215,8 +215,10 @@ class PgBackend implements IngestBackend {
 
   async finish(end: CommitEnd, counts: { hosts: number; ports: number }): Promise<ScanRow> {
     try {
-      const row = await this.trx.updateTable('scans').set(scanEnd(end, counts)).where('id', '=', this.scanId).returningAll().executeTakeFirstOrThrow();
-      await this.trx.commit().execute();
+      const [row] = await this.#run<Selectable<ScansTable>>(...scanUpdate(this.scanId, scanEnd(end, counts)));
+      if (row === undefined) throw new Error(`store: scan ${this.scanId} vanished before its commit`);
+      await this.#run('COMMIT');
+      this.#release();
       return toScanRow(row);
     } catch (err) {
       await this.abort();
@@ -225,8 +227,20 @@ class PgBackend implements IngestBackend {
   }
 
   async abort(): Promise<void> {
-    if (this.trx.isCommitted || this.trx.isRolledBack) return;
-    await this.trx.rollback().execute();
+    if (this.#done) return;
+    try {
+      await this.#run('ROLLBACK');
+      this.#release();
+    } catch (err) {
+      // A connection that cannot even roll back is not given back to the pool: it is destroyed.
+      this.#release(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  #release(err?: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.client.release(err);
   }
 }
 
@@ -249,13 +263,21 @@ export function parsePgLocation(location: string): PgLocation {
   return { connectionString: url.toString(), schema: schema.toLowerCase() };
 }
 
-export class PgStore implements Store {
-  readonly kind = 'postgres' as const;
-  readonly #db: Kysely<Database>;
-  readonly #open = new Set<BufferedIngest>();
+/** Transaction-scoped advisory lock key: one writer per schema (see Store.begin). */
+const WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('portolan writer ' || current_schema()))";
 
-  private constructor(db: Kysely<Database>) {
-    this.#db = db;
+export class PgStore extends BaseStore {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #db: Kysely<Database>;
+  readonly #where: string;
+
+  private constructor(pool: pg.Pool, where: PgLocation) {
+    super();
+    this.#pool = pool;
+    this.#db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const url = new URL(where.connectionString);
+    this.#where = `${url.host}${url.pathname}${where.schema !== undefined ? ` (schema ${where.schema})` : ''}`;
   }
 
   /** Connect, create the schema if one was named, and migrate. Throws the driver's error; index.ts words it. */
@@ -268,50 +290,56 @@ export class PgStore implements Store {
     });
     // An idle client's network error would otherwise be an unhandled 'error' event that kills the process.
     pool.on('error', () => undefined);
-    const store = new PgStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+    const store = new PgStore(pool, where);
     try {
       // The name was checked against SCHEMA_NAME, so quoting it is enough.
       if (where.schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS "${where.schema}"`);
-      await store.migrate();
-      return store;
     } catch (err) {
       await store.close();
       throw err;
     }
+    return BaseStore.ready(store);
   }
 
   async migrate(): Promise<void> {
     await migrate(this.#db as Kysely<unknown>, 'postgres');
   }
 
-  async begin(meta: ScanMeta): Promise<Ingest> {
-    const trx = await this.#db.startTransaction().execute();
+  /**
+   * Concurrent ingests would lock host and service rows in whatever order their files list them,
+   * and two of them could deadlock; so, as on SQLite, one writes at a time: the next waits up to
+   * 5 s for the writer lock, then fails with E_STORE.
+   */
+  protected async openIngest(meta: ScanMeta): Promise<OpenedIngest> {
+    const client = await this.#pool.connect();
     try {
-      const { id } = await trx.insertInto('scans').values(scanStart(meta)).returning('id').executeTakeFirstOrThrow();
-      const ingest: BufferedIngest = new BufferedIngest(Number(id), new PgBackend(trx, Number(id)), LIMITS, () => this.#open.delete(ingest));
-      this.#open.add(ingest);
-      return ingest;
+      await client.query('BEGIN');
+      await client.query("SET LOCAL lock_timeout = '5s'");
+      try {
+        await client.query(WRITER_LOCK);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === '55P03') throw busyError(quoteToken(this.#where));
+        throw err;
+      }
+      await client.query('SET LOCAL lock_timeout = 0');
+      const { rows } = await client.query<{ id: number }>(...scanInsert(scanStart(meta)));
+      const scanId = Number(rows[0]!.id);
+      return { scanId, backend: new PgBackend(client, scanId), limits: LIMITS };
     } catch (err) {
-      await trx.rollback().execute();
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (e: unknown) => client.release(e instanceof Error ? e : new Error(String(e))),
+      );
       throw err;
     }
   }
 
-  scans(limit?: number): Promise<ScanRow[]> {
-    return listScans(this.#db, limit);
+  protected reader(): Promise<Kysely<Database>> {
+    return Promise.resolve(this.#db);
   }
 
-  hosts(query?: { address?: string; since?: number; limit?: number }): Promise<HostRow[]> {
-    return listHosts(this.#db, query);
-  }
-
-  services(query?: ServiceQuery): Promise<ServiceRow[]> {
-    return listServices(this.#db, query);
-  }
-
-  /** Close the pool; an ingest still open is rolled back first (the pool would wait for its client forever). */
-  async close(): Promise<void> {
-    for (const ingest of [...this.#open]) await ingest.rollback().catch(() => undefined);
+  /** Ends the pool (kysely's destroy does). */
+  protected async disconnect(): Promise<void> {
     await this.#db.destroy();
   }
 }

@@ -1,8 +1,8 @@
 /** Read queries, the same kysely code on both backends. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { HostRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
-import { toHostRow, toScanRow, toServiceRow } from './rows.js';
+import type { FindingQuery, FindingRow, HostQuery, HostRow, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
+import { toFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
 
 /** A limit as SQL will take it: absent or invalid means none. */
 function limitOf(limit: number | undefined): number | undefined {
@@ -17,7 +17,7 @@ export async function listScans(db: Kysely<Database>, limit?: number): Promise<S
   return (await q.execute()).map(toScanRow);
 }
 
-export async function listHosts(db: Kysely<Database>, query: { address?: string; since?: number; limit?: number } = {}): Promise<HostRow[]> {
+export async function listHosts(db: Kysely<Database>, query: HostQuery = {}): Promise<HostRow[]> {
   let q = db
     .selectFrom('hosts as h')
     .selectAll('h')
@@ -49,4 +49,42 @@ export async function listServices(db: Kysely<Database>, query: ServiceQuery = {
   const n = limitOf(query.limit);
   if (n !== undefined) q = q.limit(n);
   return (await q.execute()).map(toServiceRow);
+}
+
+const CVE = /^CVE-\d{4}-\d{4,}$/i;
+
+/** Imported findings, most severe first, then by host and port. */
+export async function listFindings(db: Kysely<Database>, query: FindingQuery = {}): Promise<FindingRow[]> {
+  let q = db
+    .selectFrom('findings as f')
+    .innerJoin('hosts as h', 'h.id', 'f.host_id')
+    .selectAll('f')
+    .select('h.address')
+    .orderBy('f.severity', 'desc')
+    .orderBy('f.host_id')
+    .orderBy('f.port')
+    .orderBy('f.plugin_id');
+  if (query.address !== undefined) q = q.where('h.address', '=', query.address);
+  if (query.port !== undefined) q = q.where('f.port', '=', query.port);
+  if (query.minSeverity !== undefined) q = q.where('f.severity', '>=', query.minSeverity);
+  if (query.scanId !== undefined) q = q.where('f.scan_id', '=', query.scanId);
+  const cve = query.cve?.trim().toUpperCase();
+  if (cve !== undefined) {
+    // The list is JSON on both backends; a CVE id has no characters LIKE or JSON would treat specially.
+    if (!CVE.test(cve)) return [];
+    q = q.where(sql<string>`upper(cast(f.cves as text))`, 'like', `%"${cve}"%`);
+  }
+  const n = limitOf(query.limit);
+  if (n !== undefined) q = q.limit(n);
+  return (await q.execute()).map(toFindingRow);
+}
+
+/** Installed packages by host, then name. */
+export async function listPackages(db: Kysely<Database>, query: PackageQuery = {}): Promise<PackageRow[]> {
+  let q = db.selectFrom('packages as p').innerJoin('hosts as h', 'h.id', 'p.host_id').selectAll('p').select('h.address').orderBy('p.host_id').orderBy('p.name').orderBy('p.arch');
+  if (query.address !== undefined) q = q.where('h.address', '=', query.address);
+  if (query.name !== undefined) q = q.where('p.name', '=', query.name);
+  const n = limitOf(query.limit);
+  if (n !== undefined) q = q.limit(n);
+  return (await q.execute()).map(toPackageRow);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cleanText, jsonText, optText, parseJson, serviceCols } from './rows.js';
-import { numArray, parsePgLocation, textArray } from './postgres.js';
+import { copyField, numArray, parsePgLocation, textArray } from './postgres.js';
 import { SERVICE_CONFLICT } from './merge.js';
 
 describe('store values', () => {
@@ -48,5 +48,14 @@ describe('store values', () => {
   it('has one merge clause for both dialects', () => {
     expect(SERVICE_CONFLICT).toMatch(/^ON CONFLICT \(host_id, protocol, port\) DO UPDATE SET/);
     expect(SERVICE_CONFLICT).not.toMatch(/greatest|least|max\(|min\(/i);
+  });
+
+  it('writes COPY text fields with NULL, backslash, tab and line ends escaped', () => {
+    expect(copyField(null)).toBe('\\N');
+    expect(copyField(undefined)).toBe('\\N');
+    expect(copyField('\\N')).toBe('\\\\N');
+    expect(copyField('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
+    expect(copyField(42)).toBe('42');
+    expect(copyField('plain "quoted" {x,y}')).toBe('plain "quoted" {x,y}');
   });
 });

@@ -4,9 +4,9 @@
  * (PostgreSQL rejects NUL and lone surrogates), JSON is bounded, ports are checked.
  */
 import type { Service } from '../core/model.js';
-import type { CommitEnd, HostRow, ScanKind, ScanMeta, ScanRow, ScanStatus, ServiceRow } from './types.js';
+import type { CommitEnd, FindingRow, HostRow, PackageRow, ScanKind, ScanMeta, ScanRow, ScanStatus, ServiceRow } from './types.js';
 import type { Selectable } from 'kysely';
-import type { HostsTable, ScansTable, ServicesTable } from './schema.js';
+import type { FindingsTable, HostsTable, PackagesTable, ScansTable, ServicesTable } from './schema.js';
 
 /** Longest text column value kept (banners are already truncated by their producers; files are not trusted). */
 export const MAX_TEXT = 4096;
@@ -218,5 +218,42 @@ export function toServiceRow(r: Selectable<ServicesTable> & { address: string })
   if (listener !== undefined) row.listener = listener;
   const service = parseJson(r.service);
   if (service !== undefined && typeof service === 'object') row.service = service as Service;
+  return row;
+}
+
+const finite = (v: number | string | null): number | undefined => (v === null || !Number.isFinite(Number(v)) ? undefined : Number(v));
+
+export function toFindingRow(r: Selectable<FindingsTable> & { address: string }): FindingRow {
+  const cves = parseJson(r.cves);
+  const row: FindingRow = {
+    scanId: num(r.scan_id),
+    hostId: num(r.host_id),
+    address: r.address,
+    protocol: r.protocol === 'udp' ? 'udp' : 'tcp',
+    port: num(r.port),
+    pluginId: r.plugin_id,
+    pluginName: r.plugin_name,
+    severity: num(r.severity),
+    cves: Array.isArray(cves) ? cves.map(String) : [],
+  };
+  const cvss2 = finite(r.cvss2);
+  if (cvss2 !== undefined) row.cvss2 = cvss2;
+  const cvss3 = finite(r.cvss3);
+  if (cvss3 !== undefined) row.cvss3 = cvss3;
+  if (r.synopsis !== null) row.synopsis = r.synopsis;
+  return row;
+}
+
+export function toPackageRow(r: Selectable<PackagesTable> & { address: string }): PackageRow {
+  const row: PackageRow = {
+    hostId: num(r.host_id),
+    address: r.address,
+    name: r.name,
+    version: r.version,
+    manager: r.manager === 'rpm' ? 'rpm' : 'dpkg',
+    scanId: num(r.scan_id),
+    seenAt: num(r.seen_at),
+  };
+  if (r.arch !== '') row.arch = r.arch;
   return row;
 }

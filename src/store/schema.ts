@@ -5,6 +5,8 @@
  */
 import { Migrator, sql, type ColumnDefinitionBuilder, type Generated, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
+import { schemaIsCurrent } from './migrations.js';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Row shapes as the database returns them (bigints may arrive as strings from pg; JSON as text from SQLite). */
@@ -103,9 +105,6 @@ export interface Database {
   packages: PackagesTable;
 }
 
-/** Migration names in order. A database holding a name not listed here was written by a newer portolan. */
-export const MIGRATION_NAMES = ['0001_initial'] as const;
-
 function initial(dialect: Dialect): Migration {
   const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
   return {
@@ -203,8 +202,10 @@ function initial(dialect: Dialect): Migration {
         .addColumn('seen_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('packages_host_name_arch', ['host_id', 'name', 'arch'])
         .execute();
-      // The service queries filter on these; history is read per port and per scan.
-      for (const column of ['port', 'name', 'source', 'state', 'last_seen'] as const) {
+      // The selective service filters (a port, a service name); source, state and last_seen pick
+      // large fractions of the table, where a scan beats an index that every upsert must update.
+      // History is read per port and per scan.
+      for (const column of ['port', 'name'] as const) {
         await db.schema.createIndex(`services_${column}`).on('services').column(column).execute();
       }
       await db.schema.createIndex('observations_host_port').on('observations').columns(['host_id', 'port']).execute();
@@ -235,19 +236,9 @@ async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
   }
 }
 
-/** Raised when the database holds migrations this build does not know. */
-export class NewerSchemaError extends Error {
-  constructor(readonly unknown: string[]) {
-    super(`schema ${unknown.join(', ')} is newer than this portolan`);
-    this.name = 'NewerSchemaError';
-  }
-}
-
 /** Apply every pending migration; throws NewerSchemaError for a database from a newer portolan. */
 export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const known = new Set<string>(MIGRATION_NAMES);
-  const unknown = (await appliedMigrations(db)).filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new NewerSchemaError(unknown);
+  if (schemaIsCurrent(await appliedMigrations(db))) return;
   const provider: MigrationProvider = {
     getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect) }),
   };

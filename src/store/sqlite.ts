@@ -1,21 +1,22 @@
 /**
- * The SQLite store (the default). kysely runs the migrations, the reads and the transaction; the
- * hot write path binds better-sqlite3 prepared multi-row statements directly on the same
- * connection, inside that transaction, because kysely's driver re-prepares every statement.
- * Reads go through a second connection: under WAL they see the last commit while an ingest is
- * open, and never wait for the writer's connection.
+ * The SQLite store (the default). Writes go straight through better-sqlite3: one `BEGIN
+ * IMMEDIATE` transaction per ingest and prepared multi-row statements reused by every batch.
+ * kysely runs the migrations (only when some are pending) and the reads, through a second
+ * connection: under WAL a reader sees the last commit while an ingest is open, and never waits
+ * for the writer. A scan that finds the schema current therefore never loads kysely at all.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type ControlledTransaction } from 'kysely';
-import { UsageError, quoteToken } from '../core/errors.js';
-import { migrate, type Database } from './schema.js';
-import type { CommitEnd, HostRow, Ingest, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
-import { BufferedIngest, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
+import type { Kysely, Selectable } from 'kysely';
+import { quoteToken } from '../core/errors.js';
+import type { Database, ScansTable } from './schema.js';
+import { schemaIsCurrent } from './migrations.js';
+import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
+import { BaseStore, busyError, type OpenedIngest } from './base.js';
+import { serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
 import { OBSERVATION_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
-import { listHosts, listScans, listServices } from './queries.js';
 
 /** Rows per multi-row statement: 500 × 20 services columns stays well under SQLite's 32 766 variables. */
 const CHUNK = 500;
@@ -49,8 +50,17 @@ class Statements {
   readonly finding: Stmt;
   readonly pkg: Stmt;
   readonly keys: Stmt;
+  readonly begin: Stmt;
+  readonly commit: Stmt;
+  readonly rollback: Stmt;
+  readonly scan: Stmt;
 
   constructor(db: BetterSqlite3.Database) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+    const cols = Object.keys(scanStart({ kind: 'scan', source: 'portolan', args: [], startedAt: 0 }));
+    this.scan = db.prepare(`INSERT INTO scans (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')}) RETURNING id`);
     const obs = `INSERT INTO observations (${OBSERVATION_COLUMNS.join(',')}) VALUES `;
     const svc = `INSERT INTO services (${SERVICE_COLUMNS.join(',')}) VALUES `;
     this.host = db.prepare(HOST_UPSERT);
@@ -71,10 +81,14 @@ class SqliteBackend implements IngestBackend {
   readonly #obs: unknown[] = new Array<unknown>(OBSERVATION_COLUMNS.length * CHUNK);
   readonly #svc: unknown[] = new Array<unknown>(SERVICE_COLUMNS.length * CHUNK);
 
+  #done = false;
+
+  /** `onEnd` runs once the transaction is committed or rolled back: the connection is free again. */
   constructor(
-    private readonly trx: ControlledTransaction<Database>,
+    private readonly db: BetterSqlite3.Database,
     private readonly stmts: Statements,
     private readonly scanId: number,
+    private readonly onEnd: () => void,
   ) {}
 
   upsertHosts(hosts: HostInput[]): Promise<number[]> {
@@ -167,25 +181,40 @@ class SqliteBackend implements IngestBackend {
     return Promise.resolve();
   }
 
-  async finish(end: CommitEnd, counts: { hosts: number; ports: number }): Promise<ScanRow> {
+  finish(end: CommitEnd, counts: { hosts: number; ports: number }): Promise<ScanRow> {
     try {
-      const row = await this.trx
-        .updateTable('scans')
-        .set(scanEnd(end, counts))
-        .where('id', '=', this.scanId)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.trx.commit().execute();
-      return toScanRow(row);
+      const values = scanEnd(end, counts);
+      const cols = Object.keys(values);
+      const row = this.db.prepare(`UPDATE scans SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id RETURNING *`).get({ ...values, id: this.scanId }) as Selectable<ScansTable> | undefined;
+      if (row === undefined) throw new Error(`store: scan ${this.scanId} vanished before its commit`);
+      this.stmts.commit.run();
+      this.#end();
+      return Promise.resolve(toScanRow(row));
     } catch (err) {
-      await this.abort();
-      throw err;
+      this.#rollback();
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
-  async abort(): Promise<void> {
-    if (this.trx.isCommitted || this.trx.isRolledBack) return;
-    await this.trx.rollback().execute();
+  abort(): Promise<void> {
+    this.#rollback();
+    return Promise.resolve();
+  }
+
+  #rollback(): void {
+    if (this.#done) return;
+    try {
+      // SQLite may have rolled back already (some errors end the transaction themselves).
+      if (this.db.inTransaction) this.stmts.rollback.run();
+    } finally {
+      this.#end();
+    }
+  }
+
+  #end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.onEnd();
   }
 }
 
@@ -220,83 +249,81 @@ function connect(path: string): BetterSqlite3.Database {
   }
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends BaseStore {
   readonly kind = 'sqlite' as const;
   readonly #path: string;
   readonly #raw: BetterSqlite3.Database;
-  readonly #db: Kysely<Database>;
   #read: Kysely<Database> | undefined;
   #stmts: Statements | undefined;
-  readonly #open = new Set<BufferedIngest>();
+  /** Settles when the connection's current ingest ends; the next waits for it. */
+  #writerFree: Promise<void> = Promise.resolve();
 
   private constructor(path: string, raw: BetterSqlite3.Database) {
+    super();
     this.#path = path;
     this.#raw = raw;
-    this.#db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
   }
 
   /** Open (creating the file and its folder, 0700) and migrate. Throws the driver's error; index.ts words it. */
   static async open(path: string): Promise<SqliteStore> {
     if (path !== ':memory:') makeParents(dirname(path));
-    const store = new SqliteStore(path, connect(path));
-    try {
-      await store.migrate();
-      return store;
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
+    return BaseStore.ready(new SqliteStore(path, connect(path)));
   }
 
   async migrate(): Promise<void> {
-    await migrate(this.#db as Kysely<unknown>, 'sqlite');
+    let applied: string[] = [];
+    try {
+      applied = this.#raw.prepare('SELECT name FROM kysely_migration').pluck().all() as string[];
+    } catch {
+      // No migration table: a fresh database.
+    }
+    if (schemaIsCurrent(applied)) return;
+    const { migrate } = await import('./schema.js');
+    await migrate((await this.#kyselyOn(this.#raw)) as Kysely<unknown>, 'sqlite');
+  }
+
+  /** A kysely instance over `db`; it is never destroyed, since that would close `db`. */
+  async #kyselyOn(db: BetterSqlite3.Database): Promise<Kysely<Database>> {
+    const { Kysely, SqliteDialect } = await import('kysely');
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
   }
 
   /**
    * SQLite has one writer: a second `begin` on this store waits until the first ingest ends, and
    * one in another process waits up to the busy timeout (5 s), then fails with E_STORE.
    */
-  async begin(meta: ScanMeta): Promise<Ingest> {
-    const trx = await this.#db.startTransaction().execute();
+  protected async openIngest(meta: ScanMeta): Promise<OpenedIngest> {
+    const previous = this.#writerFree;
+    let free!: () => void;
+    this.#writerFree = new Promise<void>((resolve) => (free = resolve));
+    await previous;
     try {
-      const { id } = await trx.insertInto('scans').values(scanStart(meta)).returning('id').executeTakeFirstOrThrow();
       this.#stmts ??= new Statements(this.#raw);
-      const ingest: BufferedIngest = new BufferedIngest(Number(id), new SqliteBackend(trx, this.#stmts, Number(id)), LIMITS, () => this.#open.delete(ingest));
-      this.#open.add(ingest);
-      return ingest;
-    } catch (err) {
-      await trx.rollback().execute();
-      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
-        throw new UsageError('E_STORE', `the store ${quoteToken(this.#path)} is busy: another portolan run is writing to it; wait for it to finish or use another --db`);
+      const stmts = this.#stmts;
+      stmts.begin.run();
+      try {
+        const { id } = stmts.scan.get(scanStart(meta)) as { id: number };
+        return { scanId: Number(id), backend: new SqliteBackend(this.#raw, stmts, Number(id), free), limits: LIMITS };
+      } catch (err) {
+        stmts.rollback.run();
+        throw err;
       }
+    } catch (err) {
+      free();
+      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw busyError(quoteToken(this.#path));
       throw err;
     }
   }
 
   /** The reading connection, opened on first use (after migrations, so it never sees a half-made schema). */
-  #reader(): Kysely<Database> {
-    if (this.#path === ':memory:') return this.#db;
-    this.#read ??= new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(this.#path) }) });
+  protected async reader(): Promise<Kysely<Database>> {
+    this.#read ??= await this.#kyselyOn(this.#path === ':memory:' ? this.#raw : connect(this.#path));
     return this.#read;
   }
 
-  scans(limit?: number): Promise<ScanRow[]> {
-    return listScans(this.#reader(), limit);
-  }
-
-  hosts(query?: { address?: string; since?: number; limit?: number }): Promise<HostRow[]> {
-    return listHosts(this.#reader(), query);
-  }
-
-  services(query?: ServiceQuery): Promise<ServiceRow[]> {
-    return listServices(this.#reader(), query);
-  }
-
-  /** Close both connections; an ingest still open is rolled back first. */
-  async close(): Promise<void> {
-    for (const ingest of [...this.#open]) await ingest.rollback().catch(() => undefined);
-    await this.#read?.destroy();
+  protected async disconnect(): Promise<void> {
+    if (this.#read !== undefined && this.#path !== ':memory:') await this.#read.destroy();
     this.#read = undefined;
-    await this.#db.destroy();
+    this.#raw.close();
   }
 }

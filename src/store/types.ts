@@ -2,7 +2,7 @@
  * The store: every scan, import and listener audit lands here, in one model. Two backends behind
  * this interface (SQLite by default, PostgreSQL with a postgres:// URL), one set of migrations.
  */
-import type { Observation, Protocol, Service, Source } from '../core/model.js';
+import type { ImportedFinding, InstalledPackage, Observation, Protocol, Service, Source } from '../core/model.js';
 import type { PortState } from '../core/status.js';
 
 /** What kind of run produced a scan record. */
@@ -115,13 +115,64 @@ export interface ServiceQuery {
   limit?: number;
 }
 
+export interface HostQuery {
+  address?: string;
+  /** Epoch ms: only hosts seen at or after this. */
+  since?: number;
+  limit?: number;
+}
+
+/** A finding another scanner reported (Nessus plugin results), as imported. */
+export interface FindingRow extends Omit<ImportedFinding, 'cvss2' | 'cvss3' | 'synopsis'> {
+  scanId: number;
+  hostId: number;
+  address: string;
+  cvss2?: number;
+  cvss3?: number;
+  synopsis?: string;
+}
+
+export interface FindingQuery {
+  address?: string;
+  port?: number;
+  /** Only findings of at least this severity (0 info … 4 critical). */
+  minSeverity?: number;
+  /** Only findings that name this CVE (exact, case-insensitive). */
+  cve?: string;
+  scanId?: number;
+  limit?: number;
+}
+
+/** An installed package as last reported for a host (one row per host, name and architecture). */
+export interface PackageRow extends Omit<InstalledPackage, 'arch'> {
+  hostId: number;
+  address: string;
+  arch?: string;
+  /** The scan that last reported it, and when. */
+  scanId: number;
+  seenAt: number;
+}
+
+export interface PackageQuery {
+  address?: string;
+  name?: string;
+  limit?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Apply pending migrations (idempotent). */
   migrate(): Promise<void>;
+  /**
+   * Open a write transaction. One writer at a time per store: a second `begin` waits for the
+   * first ingest to end, up to 5 s when it is another process's, then fails with E_STORE.
+   */
   begin(meta: ScanMeta): Promise<Ingest>;
   scans(limit?: number): Promise<ScanRow[]>;
-  hosts(query?: { address?: string; since?: number; limit?: number }): Promise<HostRow[]>;
+  hosts(query?: HostQuery): Promise<HostRow[]>;
   services(query?: ServiceQuery): Promise<ServiceRow[]>;
+  /** Imported findings, most severe first. */
+  findings(query?: FindingQuery): Promise<FindingRow[]>;
+  packages(query?: PackageQuery): Promise<PackageRow[]>;
   close(): Promise<void>;
 }

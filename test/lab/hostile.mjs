@@ -12,8 +12,8 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setInterval, clearInterval } from 'node:timers';
-import { listenEverywhere } from './listen.mjs';
-import { watchOwner } from './owner-watch.mjs';
+import { listenEverywhere, serveUntilStopped } from './listen.mjs';
+import { parseOwnerArgs } from './owner-watch.mjs';
 import { HOSTILE_PORTS } from './service-table.mjs';
 
 const MAX_CONNS = 256;
@@ -24,18 +24,6 @@ const HUGE_LINE_BYTES = 1 << 20;
 function fail(msg) {
   process.stderr.write(`hostile: ${msg}\n`);
   process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { ownerPid: 0, maxLifeS: 3 * 3600 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [key, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) fail(`${key} needs a value`);
-    if (key === '--owner-pid') opts.ownerPid = Number(value) || 0;
-    else if (key === '--max-life-s') opts.maxLifeS = Math.max(1, Math.min(7 * 86400, Number(value) || 1));
-    else fail(`unknown option ${key}`);
-  }
-  return opts;
 }
 
 // 64 KiB of printable lines for the endless stream.
@@ -124,22 +112,10 @@ function serve({ port, behaviour }) {
   return listenEverywhere(server, port);
 }
 
-const opts = parseArgs(process.argv.slice(2));
-process.stdout.on('error', () => undefined);
-
-let servers = [];
-function shutdown(code) {
-  for (const s of servers) s.close();
-  process.exit(code);
-}
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => shutdown(0));
-
-try {
-  servers = await Promise.all(HOSTILE_PORTS.map(serve));
-} catch (err) {
-  fail(`bind failed: ${err instanceof Error ? err.message : String(err)}`);
-}
-
-watchOwner(opts, () => shutdown(0));
-
-process.stdout.write(`ready ${JSON.stringify({ pid: process.pid, ports: HOSTILE_PORTS.map((h) => h.port) })}\n`);
+const opts = parseOwnerArgs(process.argv.slice(2), { ownerPid: 0, maxLifeS: 3 * 3600 }, fail);
+await serveUntilStopped(
+  opts,
+  HOSTILE_PORTS.map((h) => h.port),
+  () => Promise.all(HOSTILE_PORTS.map(serve)),
+  fail,
+);

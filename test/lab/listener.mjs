@@ -11,8 +11,8 @@
 // Prints exactly one line, `ready {json}`, once every port is bound, and nothing afterwards, so the
 // parent may stop reading stdout. Exit code 2 on a bad argument or a failed bind.
 import net from 'node:net';
-import { listenEverywhere } from './listen.mjs';
-import { watchOwner } from './owner-watch.mjs';
+import { listenEverywhere, serveUntilStopped } from './listen.mjs';
+import { parseOwnerArgs } from './owner-watch.mjs';
 
 const MAX_BYTES_PER_CONN = 64 * 1024;
 const MAX_CONNS_PER_PORT = 1024;
@@ -40,10 +40,7 @@ function parsePort(text) {
 
 function parseArgs(argv) {
   const opts = { ports: [], banner: new Map(), reply: new Map(), idleMs: 2000, ownerPid: 0, maxLifeS: 6 * 3600 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i];
-    const value = argv[i + 1];
-    if (value === undefined) fail(`${key} needs a value`);
+  parseOwnerArgs(argv, opts, fail, (key, value) => {
     if (key === '--ports') {
       opts.ports = value.split(',').filter(Boolean).map(parsePort);
     } else if (key === '--banner' || key === '--reply') {
@@ -52,14 +49,11 @@ function parseArgs(argv) {
       (key === '--banner' ? opts.banner : opts.reply).set(parsePort(value.slice(0, eq)), unescape(value.slice(eq + 1)));
     } else if (key === '--idle-ms') {
       opts.idleMs = Math.max(10, Math.min(600_000, Number(value) || 2000));
-    } else if (key === '--owner-pid') {
-      opts.ownerPid = Number(value) || 0;
-    } else if (key === '--max-life-s') {
-      opts.maxLifeS = Math.max(1, Math.min(7 * 86400, Number(value) || 1));
     } else {
-      fail(`unknown option ${key}`);
+      return false;
     }
-  }
+    return true;
+  });
   if (opts.ports.length === 0) fail('--ports is required');
   return opts;
 }
@@ -90,24 +84,4 @@ function serve(port, opts) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-// The parent may close its end of the pipe after `ready`; a late write must not kill us.
-process.stdout.on('error', () => undefined);
-
-let servers = [];
-function shutdown(code) {
-  for (const s of servers) s.close();
-  process.exit(code);
-}
-process.on('SIGTERM', () => shutdown(0));
-process.on('SIGINT', () => shutdown(0));
-process.on('SIGHUP', () => shutdown(0));
-
-try {
-  servers = await Promise.all(opts.ports.map((p) => serve(p, opts)));
-} catch (err) {
-  fail(`bind failed: ${err instanceof Error ? err.message : String(err)}`);
-}
-
-watchOwner(opts, () => shutdown(0));
-
-process.stdout.write(`ready ${JSON.stringify({ pid: process.pid, ports: opts.ports })}\n`);
+await serveUntilStopped(opts, opts.ports, () => Promise.all(opts.ports.map((p) => serve(p, opts))), fail);

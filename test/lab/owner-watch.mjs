@@ -4,6 +4,22 @@
 import { setInterval, clearInterval } from 'node:timers';
 
 /**
+ * Read `--key value` argument pairs into `opts`: `--owner-pid` and `--max-life-s` (what
+ * {@link watchOwner} needs) here, any other key through `other(key, value)`, which returns false for
+ * a key it does not know. `fail(message)` (which must exit) on a missing value or unknown option.
+ */
+export function parseOwnerArgs(argv, opts, fail, other = () => false) {
+  for (let i = 0; i < argv.length; i += 2) {
+    const [key, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) fail(`${key} needs a value`);
+    if (key === '--owner-pid') opts.ownerPid = Number(value) || 0;
+    else if (key === '--max-life-s') opts.maxLifeS = Math.max(1, Math.min(7 * 86400, Number(value) || 1));
+    else if (!other(key, value)) fail(`unknown option ${key}`);
+  }
+  return opts;
+}
+
+/**
  * Check once a second; call `onExpire` once when `ownerPid` (if > 0) no longer exists or
  * `maxLifeS` has passed since the call.
  */

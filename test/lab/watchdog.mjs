@@ -11,22 +11,14 @@
 // signals this watchdog itself (it is recorded like a listener), and on a signal it just exits.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout } from 'node:timers';
-import { watchOwner } from './owner-watch.mjs';
+import { parseOwnerArgs, watchOwner } from './owner-watch.mjs';
 
 function fail(msg) {
   process.stderr.write(`watchdog: ${msg}\n`);
   process.exit(2);
 }
 
-const opts = { ownerPid: 0, maxLifeS: 3 * 3600 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const [key, value] = [argv[i], argv[i + 1]];
-  if (value === undefined) fail(`${key} needs a value`);
-  if (key === '--owner-pid') opts.ownerPid = Number(value) || 0;
-  else if (key === '--max-life-s') opts.maxLifeS = Math.max(1, Math.min(7 * 86400, Number(value) || 1));
-  else fail(`unknown option ${key}`);
-}
+const opts = parseOwnerArgs(process.argv.slice(2), { ownerPid: 0, maxLifeS: 3 * 3600 }, fail);
 
 const ownNet = readlinkSync('/proc/self/ns/net');
 

@@ -7,6 +7,7 @@
  * the user sees every bad file at once); the exit code is 2 if any file failed, 130 on Ctrl-C.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
@@ -14,7 +15,9 @@ import { UsageError, quoteToken } from '../../core/errors.js';
 import { ImportError } from '../../import/errors.js';
 import { importerIds } from '../../import/registry.js';
 import { chooseImporter, forcedImporter, peekStream } from '../../import/sniff.js';
-import type { ImportMeta, Importer } from '../../import/types.js';
+import type { ImportContext, ImportMeta, Importer } from '../../import/types.js';
+import { readInWorker, workerAvailable, WORKER_MIN_BYTES } from '../../import/threaded.js';
+import type { Observation } from '../../core/model.js';
 import { escapeTerminal } from '../../core/escape.js';
 import type { Ingest, Store } from '../../store/types.js';
 import { addReportOptions, ObservationOutputs } from '../observation-output.js';
@@ -77,6 +80,21 @@ function readError(file: string, err: unknown): ImportError {
   return new ImportError(file, undefined, `cannot read (${code ?? (err instanceof Error ? err.message : 'error')})`);
 }
 
+/**
+ * The file's observations: a large regular file is parsed in a worker thread (the store writes
+ * meanwhile on this one), anything else — standard input, pipes, small files — here.
+ */
+async function observationsOf(file: string, importer: Importer, rest: Readable, ctx: ImportContext, meta: ImportMeta): Promise<AsyncIterable<Observation>> {
+  if (file !== '-' && workerAvailable()) {
+    const info = await stat(file).catch(() => undefined);
+    if (info?.isFile() === true && info.size >= WORKER_MIN_BYTES) {
+      rest.destroy();
+      return readInWorker({ path: file, importer: importer.id, file, source: importer.source }, ctx, meta);
+    }
+  }
+  return importer.read(rest, ctx, meta);
+}
+
 /** Import one file: one Ingest, committed only when the whole file was read. */
 async function importFile(
   file: string,
@@ -127,7 +145,7 @@ async function importFile(
         outputs.begin(argv, [file], meta.startedAt ?? startedAt);
       }
     };
-    for await (const obs of importer.read(rest, ctx, meta)) {
+    for await (const obs of await observationsOf(file, importer, rest, ctx, meta)) {
       if (interrupt.requested) break;
       start();
       await ingest?.add(obs);

@@ -1,0 +1,82 @@
+/**
+ * What both stores share: the ingests still open (rolled back when the store closes), turning a
+ * begun transaction into an `Ingest`, and the read queries over a kysely connection. A backend
+ * says how it opens a write transaction, where it reads, and how it closes.
+ */
+import type { Kysely } from 'kysely';
+import { UsageError } from '../core/errors.js';
+import type { Database } from './schema.js';
+import type { FindingQuery, FindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
+import { BufferedIngest, type BatchLimits, type IngestBackend } from './ingest.js';
+
+/** The read queries, loaded with kysely on first use: a scan that only writes never loads either. */
+const queries = () => import('./queries.js');
+
+/** A write transaction just begun, its scan row inserted. */
+export interface OpenedIngest {
+  scanId: number;
+  backend: IngestBackend;
+  limits: BatchLimits;
+}
+
+/** The one message both backends give when another run holds the store's writer for too long. */
+export function busyError(where: string): UsageError {
+  return new UsageError('E_STORE', `the store ${where} is busy: another portolan run is writing to it; wait for it to finish or use another --db`);
+}
+
+export abstract class BaseStore implements Store {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  readonly #open = new Set<BufferedIngest>();
+
+  abstract migrate(): Promise<void>;
+  /** Begin a transaction and insert the scan row; on failure, leave nothing open and throw. */
+  protected abstract openIngest(meta: ScanMeta): Promise<OpenedIngest>;
+  /** The connection reads go through (kysely, loaded only once something is read). */
+  protected abstract reader(): Promise<Kysely<Database>>;
+  /** Close every connection (no ingest is open any more). */
+  protected abstract disconnect(): Promise<void>;
+
+  /** Migrate a store just connected; close it again if that fails. */
+  protected static async ready<S extends BaseStore>(store: S): Promise<S> {
+    try {
+      await store.migrate();
+      return store;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  async begin(meta: ScanMeta): Promise<Ingest> {
+    const { scanId, backend, limits } = await this.openIngest(meta);
+    const ingest: BufferedIngest = new BufferedIngest(scanId, backend, limits, () => this.#open.delete(ingest));
+    this.#open.add(ingest);
+    return ingest;
+  }
+
+  async scans(limit?: number): Promise<ScanRow[]> {
+    return (await queries()).listScans(await this.reader(), limit);
+  }
+
+  async hosts(query?: HostQuery): Promise<HostRow[]> {
+    return (await queries()).listHosts(await this.reader(), query);
+  }
+
+  async services(query?: ServiceQuery): Promise<ServiceRow[]> {
+    return (await queries()).listServices(await this.reader(), query);
+  }
+
+  async findings(query?: FindingQuery): Promise<FindingRow[]> {
+    return (await queries()).listFindings(await this.reader(), query);
+  }
+
+  async packages(query?: PackageQuery): Promise<PackageRow[]> {
+    return (await queries()).listPackages(await this.reader(), query);
+  }
+
+  /** Roll back any ingest still open, then close the connections. */
+  async close(): Promise<void> {
+    for (const ingest of [...this.#open]) await ingest.rollback().catch(() => undefined);
+    await this.disconnect();
+  }
+}
