@@ -319,6 +319,26 @@ describe('portolan scan: persisted by default', () => {
     expect(server.accepted).toBe(before);
   });
 
+  it('a running scan holds no write lock: an import and other scans store meanwhile', async () => {
+    const db = freshDb();
+    // A scan of about three seconds; JSON Lines on stdout says when it has begun sending.
+    const args = ['scan', '--db', db, '--ports-only', '-Pn', '--no-progress', '--max-rate', '100', '-p', `1-300,${port}`, '127.0.0.1', '-oJ', '-'];
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...TEST_ENV } });
+    const begun = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const slow = collect(child, 60_000);
+    let slowEnded = false;
+    void slow.then(() => (slowEnded = true));
+    await begun;
+    ok(await runCli(['import', '--db', db, join(FIXTURES, 'nmap-xml', 'many.xml')]));
+    ok(await runCli(['scan', '--db', db, '--ports-only', '-Pn', '--no-progress', '-p', String(port), '127.0.0.2']));
+    // Both finished while the slow scan was still running: neither waited for it.
+    expect(slowEnded).toBe(false);
+    ok(await slow);
+    const scans = await queryJson<{ kind: string; status: string }>('scans', db);
+    expect(scans.map((x) => x.kind).sort()).toEqual(['import', 'scan', 'scan']);
+    expect(await queryJson('services', db, '--source', 'portolan', '--port', String(port), '--state', 'open')).toHaveLength(1);
+  });
+
   it('an interrupted scan leaves no rows, even for the hosts it had finished', async () => {
     const db = freshDb();
     // One host at a time, slowly: the first is reported (and handed to the store) well before Ctrl-C.

@@ -159,16 +159,28 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect(await countRows(location, 'observations')).toBe(0);
   });
 
-  it('says the store is busy when another connection holds the writer for more than 5 s', async () => {
+  it('one writer at a time: another connection waits up to waitMs, then is told the store is busy', async () => {
     const { store, location } = await fresh();
     const other = await openStore(location);
-    const writing = await store.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
-    const err = await other.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T }).catch((e: unknown) => e);
+    const meta = { kind: 'scan' as const, source: 'portolan' as const, args: [], startedAt: T };
+    const writing = await store.begin(meta);
+    const started = Date.now();
+    const err = await other.begin(meta, { waitMs: 300 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(err).toMatchObject({ code: 'E_STORE', message: expect.stringMatching(/is busy: another portolan run is writing/) as unknown });
+    // A longer wait outlasts the writer: the second ingest starts once the first commits.
+    const waiting = other.begin(meta, { waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
     await writing.commit({ endedAt: T, status: 'done' });
-    const after = await other.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
+    const after = await waiting;
+    await after.add(obs('192.0.2.8', [port(22, 'open', { name: 'ssh' })]));
     await after.commit({ endedAt: T, status: 'done' });
-    expect(await countRows(location, 'scans')).toBe(2);
+    // On the same connection, a second begin simply waits its turn.
+    const first = await store.begin(meta);
+    const second = store.begin(meta, { waitMs: 0 });
+    await first.commit({ endedAt: T, status: 'done' });
+    await (await second).commit({ endedAt: T, status: 'done' });
+    expect(await countRows(location, 'scans')).toBe(4);
     await other.close();
     await store.close();
   });

@@ -1,12 +1,14 @@
 /**
- * Persisting `portolan scan`: the store is opened before anything is sent (a bad `--db` fails
- * fast), each host is added as it is reported, and the whole scan becomes visible at once when it
- * completes. An interrupted or failed scan is rolled back: the store never holds half a scan (the
- * checkpoint, not the store, is what resumes it).
+ * Persisting `portolan scan`: the store is opened (and migrated) before anything is sent, so a
+ * bad `--db` fails fast; the finished hosts wait in a spool (memory, then a private temporary
+ * file) and reach the store when the scan completes, in one transaction. The scan therefore
+ * holds no write lock while it runs: other scans and imports write meanwhile. An interrupted or
+ * failed scan is not stored at all (the checkpoint, not the store, is what resumes it).
  */
 import type { HostResult } from '../core/model.js';
 import { UsageError } from '../core/errors.js';
-import type { Ingest, ScanRow, Store } from '../store/types.js';
+import type { ScanMeta, ScanRow, Store } from '../store/types.js';
+import { HostSpool } from './host-spool.js';
 import { openCliStore } from './store-location.js';
 import { VERSION } from './version.js';
 
@@ -18,75 +20,76 @@ export interface StoreConfig {
 
 export type ScanEnd = 'done' | 'interrupted' | 'failed';
 
+/** How long a finished scan waits for another run's write to end before giving up. */
+const COMMIT_WAIT_MS = 120_000;
+
 export class ScanRecorder {
   readonly #store: Store;
-  #ingest: Ingest | undefined;
-  /** Adds run one after another, in report order; the first failure is kept for the end. */
-  #chain: Promise<void> = Promise.resolve();
+  readonly #meta: ScanMeta;
+  readonly #spool = new HostSpool();
   #error: unknown;
   #closed = false;
 
-  private constructor(store: Store, ingest: Ingest) {
+  private constructor(store: Store, meta: ScanMeta) {
     this.#store = store;
-    this.#ingest = ingest;
+    this.#meta = meta;
   }
 
-  /** Open the store and begin the scan's transaction; undefined with `--no-store`. */
+  /** Open the store; undefined with `--no-store`. */
   static async open(config: StoreConfig, args: readonly string[], startedAt: number): Promise<ScanRecorder | undefined> {
     if (!config.enabled) return undefined;
     const store = await openCliStore(config.location);
-    try {
-      const ingest = await store.begin({ kind: 'scan', source: 'portolan', args: [...args], startedAt, toolVersion: VERSION });
-      return new ScanRecorder(store, ingest);
-    } catch (err) {
-      await store.close().catch(() => undefined);
-      throw err instanceof UsageError ? err : new UsageError('E_STORE', `cannot record the scan in the store (${err instanceof Error ? err.message : String(err)}); use --no-store to scan without it`);
-    }
+    return new ScanRecorder(store, { kind: 'scan', source: 'portolan', args: [...args], startedAt, toolVersion: VERSION });
   }
 
-  /** Queue a finished host (with its detected services) for the store. */
+  /** Keep a finished host (with its detected services) for the store. */
   add(host: HostResult): void {
-    const ingest = this.#ingest;
-    if (!ingest || this.#error !== undefined) return;
-    this.#chain = this.#chain.then(
-      () => (this.#error === undefined ? ingest.add({ host, source: 'portolan' }) : undefined),
-      () => undefined,
-    ).catch((err: unknown) => {
-      this.#error ??= err;
-    });
+    if (this.#closed || this.#error !== undefined) return;
+    try {
+      this.#spool.add(host);
+    } catch (err) {
+      // A full or unwritable temporary folder: the scan goes on, and the store step says why at the end.
+      this.#error = err;
+    }
   }
 
   /**
-   * Commit a completed scan; roll back any other. Resolves to the stored scan, or undefined when
-   * nothing was stored. A store failure during the scan is raised here, after the outputs are written.
+   * Store a completed scan; drop any other. Resolves to the stored scan, or undefined when
+   * nothing was stored. A store failure is raised here, after the outputs are written.
    */
   async finish(end: ScanEnd): Promise<ScanRow | undefined> {
-    const ingest = this.#ingest;
-    if (!ingest) return undefined;
-    this.#ingest = undefined;
-    await this.#chain;
-    if (end !== 'done' || this.#error !== undefined) {
-      await ingest.rollback().catch(() => undefined);
+    if (this.#closed) return undefined;
+    if (end !== 'done') {
+      this.#spool.discard();
       if (end === 'interrupted') process.stderr.write('portolan: interrupted scan not stored\n');
-      if (end === 'done') {
-        const why = this.#error instanceof Error ? this.#error.message : String(this.#error);
-        throw new UsageError('E_STORE', `scan not stored: ${why.replace(/\s+/g, ' ').slice(0, 300)}`);
-      }
       return undefined;
     }
-    return ingest.commit({ endedAt: Date.now(), status: 'done' });
+    if (this.#error !== undefined) throw notStored(this.#error);
+    const ingest = await this.#store.begin(this.#meta, { waitMs: COMMIT_WAIT_MS }).catch((err: unknown) => {
+      throw notStored(err);
+    });
+    try {
+      for (const host of this.#spool.hosts()) await ingest.add({ host, source: 'portolan' });
+      return await ingest.commit({ endedAt: Date.now(), status: 'done' });
+    } catch (err) {
+      await ingest.rollback().catch(() => undefined);
+      throw notStored(err);
+    } finally {
+      this.#spool.discard();
+    }
   }
 
-  /** Roll back whatever was not finished, and close the store. Safe to call more than once. */
+  /** Drop whatever was not stored, and close the store. Safe to call more than once. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const ingest = this.#ingest;
-    this.#ingest = undefined;
-    if (ingest) {
-      await this.#chain;
-      await ingest.rollback().catch(() => undefined);
-    }
+    this.#spool.discard();
     await this.#store.close();
   }
+}
+
+function notStored(err: unknown): UsageError {
+  if (err instanceof UsageError) return new UsageError(err.code, `scan not stored: ${err.message}`);
+  const why = err instanceof Error ? err.message : String(err);
+  return new UsageError('E_STORE', `scan not stored: ${why.replace(/\s+/g, ' ').slice(0, 300)}; use --no-store to scan without the store`);
 }

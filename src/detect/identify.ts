@@ -9,7 +9,7 @@ import { serviceNameForPort } from '../core/ports.js';
 import { makeBudget, openSession, openTcp, releaseBudget, SocketSession, type PortBudget } from './probe.js';
 import { mergeFieldSignatures, probeDetectors } from './signature-probes.js';
 import type { Signature, SignatureProbe } from './signature.js';
-import { matchSignatures } from './signature.js';
+import { matchSignatures, TEMPLATE_FIELDS } from './signature.js';
 import { hasLine, printable } from './text.js';
 import { connectTls, legacyVersions, looksLikeTls, tlsEvidence } from './tls.js';
 import type { Detector, Identification, ProbeTiming, Session, Target, TlsInfo } from './types.js';
@@ -295,7 +295,7 @@ class Run {
   finish(id: Identification, tunnel?: 'ssl'): Service {
     const merged = mergeFieldSignatures(id, this.opts.signatures);
     const s: Service = { name: merged.service, method: 'probed', confidence: clampConf(merged.confidence), cpe: merged.cpe ?? [] };
-    for (const k of ['product', 'version', 'extrainfo', 'ostype', 'devicetype', 'hostname', 'distro', 'packageRevision'] as const) {
+    for (const k of [...TEMPLATE_FIELDS, 'distro', 'packageRevision'] as const) {
       const v = merged[k];
       if (v !== undefined && v !== '') s[k] = v;
     }

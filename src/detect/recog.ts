@@ -13,7 +13,7 @@ import { cpe23, type CpePart } from '../core/cpe.js';
 import { UsageError, quoteToken } from '../core/errors.js';
 import { checkRecogExamples } from './recog-examples.js';
 import { compileRegex, RegexDialectError, type CompiledRegex } from './regex-dialect.js';
-import type { Signature } from './signature.js';
+import type { Signature, TemplateField } from './signature.js';
 import type { LoadedSignatures } from './signature-file.js';
 
 /** Most signatures (fingerprints) one file may hold. */
@@ -335,7 +335,7 @@ function toSignature(pattern: RegExp, params: readonly RecogParam[], db: { field
     return parts.length > 0 ? parts.join(' ') : undefined;
   };
   const sig: Signature = { service: db.service, field: db.field, pattern };
-  const set = (key: 'product' | 'version' | 'extrainfo' | 'ostype' | 'devicetype' | 'hostname', value: string | undefined): void => {
+  const set = (key: TemplateField, value: string | undefined): void => {
     if (value !== undefined && value !== '') sig[key] = value;
   };
   set('product', tpl('service.product') ?? tpl('service.family'));

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { quoteToken } from '../core/errors.js';
 import { cpeTemplateTo23, loadRecogText, MAX_SIGNATURES, signaturesError } from './recog.js';
 import { compileRegex, MAX_PATTERN_CHARS, RegexDialectError } from './regex-dialect.js';
-import { applySignature, type Signature, type SignatureProbe } from './signature.js';
+import { applySignature, type Signature, type SignatureProbe, TEMPLATE_FIELDS } from './signature.js';
 
 export interface LoadedSignatures {
   signatures: Signature[];
@@ -59,7 +59,7 @@ const ProbeSchema = z.strictObject({
 /** A reply (or field value) the signature must match, and fields the match must produce. */
 const ExampleSchema = z.strictObject({
   reply: z.string().max(MAX_PAYLOAD_BYTES * 4),
-  expect: z.partialRecord(z.enum(['service', 'product', 'version', 'extrainfo', 'ostype', 'devicetype', 'hostname', 'cpe']), z.string().max(512)).optional(),
+  expect: z.partialRecord(z.enum(['service', ...TEMPLATE_FIELDS, 'cpe']), z.string().max(512)).optional(),
 });
 
 const SignatureSchema = z.strictObject({
@@ -202,7 +202,7 @@ export function parseUserSignatures(data: unknown, source: string, lines: LineLo
         warnings.push(`${at()}: field ${quoteToken(def.field)} is not one portolan fills (see docs/signatures.md); the signature may never match`);
       }
     }
-    for (const key of ['product', 'version', 'extrainfo', 'ostype', 'devicetype', 'hostname'] as const) {
+    for (const key of TEMPLATE_FIELDS) {
       const t = def[key];
       if (t === undefined) continue;
       const bad = badTemplate(t, compiled.groups, compiled.names);

@@ -4,7 +4,7 @@
  * signatures enrich what a built-in detector found.
  */
 import type { Signature, SignatureProbe } from './signature.js';
-import { matchSignatures } from './signature.js';
+import { matchSignatures, TEMPLATE_FIELDS } from './signature.js';
 import type { Detector, Identification } from './types.js';
 
 /** One detector per user probe; its reply is matched against the signatures naming that probe. */
@@ -40,7 +40,7 @@ export function mergeFieldSignatures(id: Identification, signatures: readonly Si
   const extra = matchSignatures(fieldSigs, undefined, id.fields);
   if (!extra) return id;
   const out: Identification = { ...id };
-  for (const k of ['product', 'version', 'extrainfo', 'ostype', 'devicetype', 'hostname'] as const) {
+  for (const k of TEMPLATE_FIELDS) {
     if (out[k] === undefined && extra[k] !== undefined) out[k] = extra[k];
   }
   if (extra.cpe && extra.cpe.length > 0) out.cpe = [...new Set([...(out.cpe ?? []), ...extra.cpe])];

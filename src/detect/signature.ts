@@ -10,7 +10,12 @@ import type { Identification } from './types.js';
 import { quote23 } from '../core/cpe.js';
 import { cleanField, MAX_MATCH_BYTES } from './text.js';
 
-export interface Signature {
+/** The Identification fields a signature fills, each from a template of the same name. */
+export const TEMPLATE_FIELDS = ['product', 'version', 'extrainfo', 'ostype', 'devicetype', 'hostname'] as const;
+export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
+
+/** A pattern and, for each of {@link TEMPLATE_FIELDS} it fills, a template. */
+export interface Signature extends Partial<Record<TemplateField, string>> {
   /** nmap service name the match implies (`ssh`, `http`, …). */
   service: string;
   /**
@@ -19,12 +24,6 @@ export interface Signature {
    */
   field?: string;
   pattern: RegExp;
-  product?: string;
-  version?: string;
-  extrainfo?: string;
-  ostype?: string;
-  devicetype?: string;
-  hostname?: string;
   /** CPE 2.3 templates. */
   cpe?: string[];
   /** Default 9 with a version, 8 without. */
@@ -88,7 +87,7 @@ export function applySignature(sig: Signature, raw: Buffer | undefined, fields?:
   const m = sig.pattern.exec(subject);
   if (!m) return undefined;
   const id: Identification = { service: sig.service, confidence: 0 };
-  for (const key of ['product', 'version', 'extrainfo', 'ostype', 'devicetype', 'hostname'] as const) {
+  for (const key of TEMPLATE_FIELDS) {
     const t = sig[key];
     if (t === undefined) continue;
     const v = expandTemplate(t, m);

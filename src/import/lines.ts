@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ImportError } from './errors.js';
+import { inputChunks } from './input-chunks.js';
 import type { ImportContext } from './types.js';
 
 const LF = 0x0a;
@@ -45,52 +46,31 @@ export async function* readLines(input: Readable, ctx: ImportContext, maxLineByt
   let no = 1;
   const limit = maxLineBytes % (1 << 20) === 0 ? `${maxLineBytes / (1 << 20)} MiB` : `${maxLineBytes} bytes`;
   const tooLong = (): ImportError => new ImportError(ctx.file, no, `line longer than ${limit}`);
-  const iterator = input[Symbol.asyncIterator]();
-  const stop = async (): Promise<void> => {
-    try {
-      await iterator.return?.();
-    } catch {
-      // Closing a failed stream may fail again; the error we are about to raise says more.
-    }
-  };
-  try {
-    for (;;) {
-      let next: IteratorResult<unknown>;
-      try {
-        next = (await iterator.next()) as IteratorResult<unknown>;
-      } catch (e) {
-        if (e instanceof ImportError) throw e;
-        throw new ImportError(ctx.file, no, `read failed: ${e instanceof Error ? e.message : String(e)}`);
+  for await (const value of inputChunks(input, ctx, () => no)) {
+    const chunk = toBuffer(value, ctx, no);
+    let from = 0;
+    while (from < chunk.length) {
+      const lf = chunk.indexOf(LF, from);
+      const end = lf === -1 ? chunk.length : lf;
+      // One byte of slack for the CR of a CRLF, so the limit means the same in both styles.
+      if (pending + (end - from) > maxLineBytes + 1) throw tooLong();
+      if (end > from) {
+        parts.push(chunk.subarray(from, end));
+        pending += end - from;
       }
-      if (next.done === true) break;
-      const chunk = toBuffer(next.value, ctx, no);
-      let from = 0;
-      while (from < chunk.length) {
-        const lf = chunk.indexOf(LF, from);
-        const end = lf === -1 ? chunk.length : lf;
-        // One byte of slack for the CR of a CRLF, so the limit means the same in both styles.
-        if (pending + (end - from) > maxLineBytes + 1) throw tooLong();
-        if (end > from) {
-          parts.push(chunk.subarray(from, end));
-          pending += end - from;
-        }
-        if (lf === -1) break;
-        const bytes = join(parts, pending);
-        if (bytes.length > maxLineBytes) throw tooLong();
-        parts = [];
-        pending = 0;
-        yield { line: decode(bytes, no), no };
-        no++;
-        from = lf + 1;
-      }
-    }
-    if (pending > 0) {
+      if (lf === -1) break;
       const bytes = join(parts, pending);
       if (bytes.length > maxLineBytes) throw tooLong();
+      parts = [];
+      pending = 0;
       yield { line: decode(bytes, no), no };
+      no++;
+      from = lf + 1;
     }
-  } finally {
-    // Also when the consumer stops early or we throw: release the file.
-    await stop();
+  }
+  if (pending > 0) {
+    const bytes = join(parts, pending);
+    if (bytes.length > maxLineBytes) throw tooLong();
+    yield { line: decode(bytes, no), no };
   }
 }

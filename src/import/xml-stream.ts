@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import { ImportError } from './errors.js';
+import { inputChunks } from './input-chunks.js';
 import type { ImportContext } from './types.js';
 
 /** What the importer sees of a start tag. */
@@ -165,14 +166,6 @@ export async function* streamXml<T>(input: Readable, ctx: ImportContext, opts: X
   });
 
   const decoder = new StringDecoder('utf8');
-  const iterator = input[Symbol.asyncIterator]();
-  const stop = async (): Promise<void> => {
-    try {
-      await iterator.return?.();
-    } catch {
-      // The stream may already be broken; what we report says more.
-    }
-  };
   const feed = (text: string): void => {
     for (let i = 0; i < text.length && failure === undefined && !rootClosed; i += SLICE) {
       const piece = i === 0 && text.length <= SLICE ? text : text.slice(i, i + SLICE);
@@ -189,39 +182,28 @@ export async function* streamXml<T>(input: Readable, ctx: ImportContext, opts: X
       if (sinceEvent > maxToken) fail(`XML token longer than ${Math.round(maxToken / (1024 * 1024))} MiB`);
     }
   };
-  try {
-    for (;;) {
-      let next: IteratorResult<unknown>;
-      try {
-        next = (await iterator.next()) as IteratorResult<unknown>;
-      } catch (e) {
-        throw new ImportError(ctx.file, parser.line, `read failed: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      if (next.done === true) break;
-      const chunk = next.value;
-      if (typeof chunk === 'string') {
-        bytes += chunk.length;
-        feed(chunk);
-      } else if (chunk instanceof Uint8Array) {
-        bytes += chunk.byteLength;
-        feed(decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-      } else throw new ImportError(ctx.file, parser.line, 'input is not a byte stream');
-      if (failure !== undefined) throw failure;
-      // Records completed in this chunk go out before the next read: memory stays one chunk's worth.
-      for (const record of out.splice(0)) yield record;
-      if (rootClosed) break;
-    }
-    if (!rootClosed) {
-      feed(decoder.end());
-      if (failure !== undefined) throw failure;
-      for (const record of out.splice(0)) yield record;
-    }
-    if (!rootSeen) throw new ImportError(ctx.file, undefined, bytes === 0 ? 'empty file' : `not ${opts.format}: no <${opts.roots[0] ?? 'root'}> element`);
-    end.complete = rootClosed;
-    end.line = parser.line;
-  } finally {
-    await stop();
+  for await (const chunk of inputChunks(input, ctx, () => parser.line)) {
+    if (typeof chunk === 'string') {
+      bytes += chunk.length;
+      feed(chunk);
+    } else if (chunk instanceof Uint8Array) {
+      bytes += chunk.byteLength;
+      feed(decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    } else throw new ImportError(ctx.file, parser.line, 'input is not a byte stream');
+    if (failure !== undefined) throw failure;
+    // Records completed in this chunk go out before the next read: memory stays one chunk's worth.
+    for (const record of out.splice(0)) yield record;
+    // Stopping here closes the input: whatever follows the root is never read.
+    if (rootClosed) break;
   }
+  if (!rootClosed) {
+    feed(decoder.end());
+    if (failure !== undefined) throw failure;
+    for (const record of out.splice(0)) yield record;
+  }
+  if (!rootSeen) throw new ImportError(ctx.file, undefined, bytes === 0 ? 'empty file' : `not ${opts.format}: no <${opts.roots[0] ?? 'root'}> element`);
+  end.complete = rootClosed;
+  end.line = parser.line;
 }
 
 /** Cap a name from the file before it goes into a message. */

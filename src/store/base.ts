@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { UsageError } from '../core/errors.js';
 import type { Database } from './schema.js';
-import type { FindingQuery, FindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
+import type { BeginOptions, FindingQuery, FindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
 import { BufferedIngest, type BatchLimits, type IngestBackend } from './ingest.js';
 
 /** The read queries, loaded with kysely on first use: a scan that only writes never loads either. */
@@ -24,13 +24,16 @@ export function busyError(where: string): UsageError {
   return new UsageError('E_STORE', `the store ${where} is busy: another portolan run is writing to it; wait for it to finish or use another --db`);
 }
 
+/** How long `begin` waits for another connection's write to end, unless told otherwise. */
+export const DEFAULT_WAIT_MS = 5000;
+
 export abstract class BaseStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
   readonly #open = new Set<BufferedIngest>();
 
   abstract migrate(): Promise<void>;
   /** Begin a transaction and insert the scan row; on failure, leave nothing open and throw. */
-  protected abstract openIngest(meta: ScanMeta): Promise<OpenedIngest>;
+  protected abstract openIngest(meta: ScanMeta, waitMs: number): Promise<OpenedIngest>;
   /** The connection reads go through (kysely, loaded only once something is read). */
   protected abstract reader(): Promise<Kysely<Database>>;
   /** Close every connection (no ingest is open any more). */
@@ -47,8 +50,9 @@ export abstract class BaseStore implements Store {
     }
   }
 
-  async begin(meta: ScanMeta): Promise<Ingest> {
-    const { scanId, backend, limits } = await this.openIngest(meta);
+  async begin(meta: ScanMeta, options: BeginOptions = {}): Promise<Ingest> {
+    const wait = options.waitMs;
+    const { scanId, backend, limits } = await this.openIngest(meta, wait !== undefined && Number.isFinite(wait) && wait >= 0 ? Math.trunc(wait) : DEFAULT_WAIT_MS);
     const ingest: BufferedIngest = new BufferedIngest(scanId, backend, limits, () => this.#open.delete(ingest));
     this.#open.add(ingest);
     return ingest;

@@ -308,13 +308,14 @@ export class PgStore extends BaseStore {
   /**
    * Concurrent ingests would lock host and service rows in whatever order their files list them,
    * and two of them could deadlock; so, as on SQLite, one writes at a time: the next waits up to
-   * 5 s for the writer lock, then fails with E_STORE.
+   * `waitMs` for the writer lock, then fails with E_STORE.
    */
-  protected async openIngest(meta: ScanMeta): Promise<OpenedIngest> {
+  protected async openIngest(meta: ScanMeta, waitMs: number): Promise<OpenedIngest> {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query("SET LOCAL lock_timeout = '5s'");
+      // 0 would mean no limit to PostgreSQL; the smallest limit it takes is 1 ms.
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, waitMs)}`);
       try {
         await client.query(WRITER_LOCK);
       } catch (err) {

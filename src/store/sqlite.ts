@@ -13,7 +13,7 @@ import { quoteToken } from '../core/errors.js';
 import type { Database, ScansTable } from './schema.js';
 import { schemaIsCurrent } from './migrations.js';
 import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
-import { BaseStore, busyError, type OpenedIngest } from './base.js';
+import { BaseStore, DEFAULT_WAIT_MS, busyError, type OpenedIngest } from './base.js';
 import { serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
 import { OBSERVATION_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
@@ -235,13 +235,13 @@ function makeParents(dir: string): void {
 }
 
 function connect(path: string): BetterSqlite3.Database {
-  const db = new BetterSqlite3(path, { timeout: 5000 });
+  const db = new BetterSqlite3(path, { timeout: DEFAULT_WAIT_MS });
   try {
     // The first statement reads the header: a file that is not a database fails here, not later.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${DEFAULT_WAIT_MS}`);
     return db;
   } catch (err) {
     db.close();
@@ -290,9 +290,9 @@ export class SqliteStore extends BaseStore {
 
   /**
    * SQLite has one writer: a second `begin` on this store waits until the first ingest ends, and
-   * one in another process waits up to the busy timeout (5 s), then fails with E_STORE.
+   * one on another connection waits up to `waitMs`, then fails with E_STORE.
    */
-  protected async openIngest(meta: ScanMeta): Promise<OpenedIngest> {
+  protected async openIngest(meta: ScanMeta, waitMs: number): Promise<OpenedIngest> {
     const previous = this.#writerFree;
     let free!: () => void;
     this.#writerFree = new Promise<void>((resolve) => (free = resolve));
@@ -300,7 +300,7 @@ export class SqliteStore extends BaseStore {
     try {
       this.#stmts ??= new Statements(this.#raw);
       const stmts = this.#stmts;
-      stmts.begin.run();
+      await this.#beginImmediate(stmts, waitMs);
       try {
         const { id } = stmts.scan.get(scanStart(meta)) as { id: number };
         return { scanId: Number(id), backend: new SqliteBackend(this.#raw, stmts, Number(id), free), limits: LIMITS };
@@ -312,6 +312,29 @@ export class SqliteStore extends BaseStore {
       free();
       if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw busyError(quoteToken(this.#path));
       throw err;
+    }
+  }
+
+  /**
+   * `BEGIN IMMEDIATE`, retried while another connection writes, until `waitMs` has passed. The
+   * wait is asynchronous (SQLite's own busy handler would block the event loop, Ctrl-C included).
+   */
+  async #beginImmediate(stmts: Statements, waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    this.#raw.pragma('busy_timeout = 0');
+    try {
+      for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+        try {
+          stmts.begin.run();
+          return;
+        } catch (err) {
+          const left = deadline - Date.now();
+          if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || left <= 0) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(pause, left)));
+        }
+      }
+    } finally {
+      this.#raw.pragma(`busy_timeout = ${DEFAULT_WAIT_MS}`);
     }
   }
 

@@ -115,6 +115,11 @@ export interface ServiceQuery {
   limit?: number;
 }
 
+export interface BeginOptions {
+  /** How long to wait for another run's write transaction to end; 5000 by default. */
+  waitMs?: number;
+}
+
 export interface HostQuery {
   address?: string;
   /** Epoch ms: only hosts seen at or after this. */
@@ -165,9 +170,10 @@ export interface Store {
   migrate(): Promise<void>;
   /**
    * Open a write transaction. One writer at a time per store: a second `begin` waits for the
-   * first ingest to end, up to 5 s when it is another process's, then fails with E_STORE.
+   * first ingest to end, up to `waitMs` (5 s by default) when it is another connection's, then
+   * fails with E_STORE.
    */
-  begin(meta: ScanMeta): Promise<Ingest>;
+  begin(meta: ScanMeta, options?: BeginOptions): Promise<Ingest>;
   scans(limit?: number): Promise<ScanRow[]>;
   hosts(query?: HostQuery): Promise<HostRow[]>;
   services(query?: ServiceQuery): Promise<ServiceRow[]>;

@@ -1,6 +1,7 @@
 // Shared by the lab's helper processes (listener, hostile host, watchdog): they end themselves when
 // the process that started them is gone or their maximum life is over, so a crashed test run never
-// leaves servers behind. No imports beyond node: these scripts run standalone inside namespaces.
+// leaves servers behind. They take the same two options for it (--owner-pid, --max-life-s), read
+// here too. No imports beyond node: these scripts run standalone inside namespaces.
 import { setInterval, clearInterval } from 'node:timers';
 
 /**
