@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { BACKENDS, Locations, countRows, obs, port } from './helpers/store.js';
+import { BACKENDS, Locations, countObserved, countRows, obs, port } from './helpers/store.js';
 
 const where = new Locations();
 afterAll(() => where.cleanup());
@@ -78,7 +78,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect(alt).toMatchObject({ port: 8080, confidence: 0, cpe: [], listener: { bindAddress: '0.0.0.0', scope: 'all', pid: 42, process: 'java' } });
     expect(alt?.name).toBeUndefined();
     // The closed port is history only.
-    expect(await countRows(location, 'observations')).toBe(4);
+    expect(await countObserved(location)).toBe(4);
     await store.close();
   });
 
@@ -120,7 +120,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect((await reader.scans()).map((s) => s.args)).toEqual([['first']]);
     expect(await reader.hosts()).toHaveLength(1);
     expect(await reader.services()).toHaveLength(1);
-    expect(await countRows(location, 'observations')).toBe(1);
+    expect(await countObserved(location)).toBe(1);
     // The writer's own store reads through another connection too, so it does not wait for the ingest.
     expect(await store.services()).toHaveLength(1);
     const row = await ingest.commit({ endedAt: T + 20, status: 'done' });
@@ -128,7 +128,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect((await reader.scans()).map((s) => s.args)).toEqual([['second'], ['first']]);
     expect(await reader.hosts()).toHaveLength(31);
     expect(await reader.services({ state: 'open' })).toHaveLength(1 + 30 * 10);
-    expect(await countRows(location, 'observations')).toBe(15_001);
+    expect(await countObserved(location)).toBe(15_001);
     await reader.close();
     await store.close();
   });
@@ -156,7 +156,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     for (const o of bulk(12, 1000)) await ingest.add(o);
     await store.close();
     expect(await countRows(location, 'scans')).toBe(0);
-    expect(await countRows(location, 'observations')).toBe(0);
+    expect(await countObserved(location)).toBe(0);
   });
 
   it('one writer at a time: another connection waits up to waitMs, then is told the store is busy', async () => {

@@ -9,16 +9,20 @@ function host(i: number, ports: number, banner = ''): HostResult {
   return {
     address: `198.18.${i >> 8}.${i & 255}`,
     family: 4,
+    hostnames: [],
     status: 'up',
-    reason: 'syn-ack',
+    statusReason: 'syn-ack',
+    startedAt: 1000,
+    endedAt: 2000,
     ports: Array.from({ length: ports }, (_, p) => ({
       protocol: 'tcp',
       port: p + 1,
       state: 'open',
       reason: 'syn-ack',
+      tries: 1,
       ...(banner !== '' ? { service: { name: 'x', method: 'probed', confidence: 5, cpe: [], banner } } : {}),
     })),
-  } as HostResult;
+  };
 }
 
 const spoolDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('portolan-spool-'));

@@ -41,6 +41,9 @@ class FakeBackend implements IngestBackend {
     if (this.writes.length === this.failOn) throw new Error('disk full');
     this.writes.push({ hosts: this.#pendingHosts, ports: [...b.port] });
   }
+  writeRanges(): Promise<void> {
+    return Promise.resolve();
+  }
   writeFindings(): Promise<void> {
     return Promise.resolve();
   }

@@ -5,6 +5,7 @@
  */
 import type { Observation } from '../core/model.js';
 import type { CommitEnd, Ingest, ScanRow } from './types.js';
+import { formatPortRanges } from '../core/port-ranges.js';
 import { entersServices, keepsService } from './merge.js';
 import { MAX_HOSTNAMES, PortBatch, cleanText, jsonText, optText, serviceCols } from './rows.js';
 
@@ -31,6 +32,18 @@ export interface FindingInput {
   synopsis: string | null;
 }
 
+/** Ports of one host that share protocol, state, reason, source and time, as a range list. */
+export interface RangeInput {
+  host: number;
+  protocol: string;
+  state: string;
+  reason: string;
+  source: string;
+  at: number;
+  ports: string;
+  count: number;
+}
+
 export interface PackageInput {
   host: number;
   name: string;
@@ -44,16 +57,26 @@ export interface PackageInput {
 export interface IngestBackend {
   /** Upsert the hosts; returns their ids in the same order. */
   upsertHosts(hosts: HostInput[]): Promise<number[]>;
-  /** Ports already in `services` for these hosts, as `serviceKey` numbers. */
+  /** Ports already in `services` for these hosts (this transaction's writes included), as `serviceKey` numbers. */
   serviceKeys(hostIds: number[]): Promise<Set<number>>;
-  /** Insert every row into observations, and upsert the rows listed in `toServices` into services. */
-  writePorts(batch: PortBatch, hostIds: number[], toServices: Uint8Array): Promise<void>;
+  /**
+   * Insert the rows `rows` marks ROW_NEW or ROW_KNOWN into observations, and into services: a NEW
+   * row is not there yet (a plain insert will do), a KNOWN one is merged.
+   */
+  writePorts(batch: PortBatch, hostIds: number[], rows: Uint8Array): Promise<void>;
+  /** Insert the other ports of the batch, as range rows. */
+  writeRanges(ranges: RangeInput[], hostIds: number[]): Promise<void>;
   writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void>;
   writePackages(rows: PackageInput[], hostIds: number[]): Promise<void>;
   /** Close the scan record with its counts and commit. */
   finish(end: CommitEnd, counts: { hosts: number; ports: number }): Promise<ScanRow>;
   abort(): Promise<void>;
 }
+
+/** What an ingest does with one port row (see BufferedIngest's classify). */
+export const ROW_RANGE = 0;
+export const ROW_NEW = 1;
+export const ROW_KNOWN = 2;
 
 /** One number per (host, protocol, port): host ids stay far below 2^35, so this is exact. */
 export function serviceKey(hostId: number, protocol: string, port: number): number {
@@ -293,23 +316,59 @@ export class BufferedIngest implements Ingest {
   async #write(batch: Batch): Promise<void> {
     const ids = await this.#backend.upsertHosts(batch.hosts);
     for (const id of ids) this.#seenHosts.add(id);
-    if (batch.ports.length > 0) await this.#backend.writePorts(batch.ports, ids, await this.#toServices(batch.ports, ids));
+    if (batch.ports.length > 0) {
+      const rows = await this.#classify(batch.ports, ids);
+      const ranges = rangesOf(batch.ports, rows);
+      if (rows.some((r) => r !== ROW_RANGE)) await this.#backend.writePorts(batch.ports, ids, rows);
+      if (ranges.length > 0) await this.#backend.writeRanges(ranges, ids);
+    }
     if (batch.findings.length > 0) await this.#backend.writeFindings(batch.findings, ids);
     if (batch.packages.size > 0) await this.#backend.writePackages([...batch.packages.values()], ids);
   }
 
-  /** Which rows of the batch go to `services`: open or named ones, and ports it already has. */
-  async #toServices(b: PortBatch, ids: number[]): Promise<Uint8Array> {
+  /**
+   * What becomes of each row: a port `services` already has (KNOWN: merged there, whatever its
+   * state now), one that enters it (NEW: open or named), or the rest (RANGE: kept as a port range).
+   */
+  async #classify(b: PortBatch, ids: number[]): Promise<Uint8Array> {
     const marks = new Uint8Array(b.length);
-    const others = new Set<number>();
+    const known = await this.#backend.serviceKeys([...new Set(ids)]);
     for (let i = 0; i < b.length; i++) {
-      if (entersServices(b.state[i]!, b.service[i] !== null)) marks[i] = 1;
-      else others.add(ids[b.host[i]!]!);
+      if (known.size > 0 && known.has(serviceKey(ids[b.host[i]!]!, b.protocol[i]!, b.port[i]!))) marks[i] = ROW_KNOWN;
+      else if (entersServices(b.state[i]!, b.service[i] !== null)) marks[i] = ROW_NEW;
     }
-    if (others.size === 0) return marks;
-    const known = await this.#backend.serviceKeys([...others]);
-    if (known.size === 0) return marks;
-    for (let i = 0; i < b.length; i++) if (marks[i] === 0 && known.has(serviceKey(ids[b.host[i]!]!, b.protocol[i]!, b.port[i]!))) marks[i] = 1;
     return marks;
   }
+}
+
+/**
+ * The RANGE rows of a batch as range rows. A batch holds each observation's ports together; two
+ * observations of one host in a batch give two rows, which is as true as one. A port appears once
+ * per host in a batch (`add` flushes before a repeat), so a group's count is its length.
+ */
+function rangesOf(b: PortBatch, marked: Uint8Array): RangeInput[] {
+  const out: { input: RangeInput; ports: number[] }[] = [];
+  // Groups of the host being read; a host has few (a state and reason or two), compared field by field.
+  let host = -1;
+  let groups: { input: RangeInput; ports: number[] }[] = [];
+  for (let i = 0; i < b.length; i++) {
+    if (marked[i] !== ROW_RANGE) continue;
+    if (b.host[i] !== host) {
+      host = b.host[i]!;
+      groups = [];
+    }
+    const protocol = b.protocol[i]!;
+    const state = b.state[i]!;
+    const reason = b.reason[i]!;
+    const source = b.source[i]!;
+    const at = b.at[i]!;
+    let g = groups.find((x) => x.input.state === state && x.input.reason === reason && x.input.protocol === protocol && x.input.at === at && x.input.source === source);
+    if (g === undefined) {
+      g = { input: { host, protocol, state, reason, source, at, ports: '', count: 0 }, ports: [] };
+      groups.push(g);
+      out.push(g);
+    }
+    g.ports.push(b.port[i]!);
+  }
+  return out.map(({ input, ports }) => ({ ...input, ports: formatPortRanges(ports), count: ports.length }));
 }

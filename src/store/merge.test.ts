@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Observation } from '../core/model.js';
 import { openStore } from './index.js';
 import type { ServiceRow, Store } from './types.js';
-import { BACKENDS, Locations, countRows, obs, port } from '../../test/helpers/store.js';
+import { BACKENDS, Locations, countObserved, countRows, queryRows, obs, port } from '../../test/helpers/store.js';
 
 const where = new Locations();
 afterAll(() => where.cleanup());
@@ -30,7 +30,7 @@ describe.each(BACKENDS)('service merge on %s', (kind) => {
       [obs(A, [port(22, 'open', { name: 'ssh', method: 'probed', confidence: 10, product: 'OpenSSH' })], T + 3, 'nmap')],
     );
     expect(services.map((s) => `${s.port}/${s.source}/${s.product ?? ''}`)).toEqual(['22/nmap/OpenSSH', '80/masscan/']);
-    expect(await countRows(location, 'observations')).toBe(5);
+    expect(await countObserved(location)).toBe(5);
     expect(await countRows(location, 'hosts')).toBe(1);
     await store.close();
   });
@@ -80,7 +80,11 @@ describe.each(BACKENDS)('service merge on %s', (kind) => {
     ]);
     // A probed service is worth a row whatever its state; a port-table guess on a closed port is not.
     expect(services.map((s) => `${s.port}/${s.state}/${s.name ?? ''}`)).toEqual(['3/closed/ident']);
-    expect(await countRows(location, 'observations')).toBe(4);
+    expect(await countObserved(location)).toBe(4);
+    // The probed one has an observation row; the others are kept as port ranges per state and reason.
+    expect(await countRows(location, 'observations')).toBe(1);
+    const ranges = await queryRows<{ state: string; reason: string; ports: string; port_count: number }>(location, 'select state, reason, ports, port_count from observed_ranges order by state');
+    expect(ranges.map((r) => `${r.state}/${r.reason}/${r.ports}/${r.port_count}`)).toEqual(['closed/conn-refused/1,4/2', 'filtered/no-response/2/1']);
     expect((await store.hosts())[0]?.openPorts).toBe(0);
     await store.close();
   });
@@ -109,7 +113,7 @@ describe.each(BACKENDS)('service merge on %s', (kind) => {
     const rows = await store.services();
     expect(rows).toHaveLength(120);
     expect(new Set(rows.map((r) => `${r.state}/${r.lastSeen}/${r.name ?? ''}`))).toEqual(new Set([`filtered/${T + 1}/x`]));
-    expect(await countRows(location, 'observations')).toBe(24_000);
+    expect(await countObserved(location)).toBe(24_000);
     await store.close();
   });
 });

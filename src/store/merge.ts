@@ -42,6 +42,9 @@ export const SERVICE_COLUMNS = [
 /** Columns of an insert into `observations`, in bind order. */
 export const OBSERVATION_COLUMNS = ['scan_id', 'host_id', 'protocol', 'port', 'state', 'reason', 'service', 'listener', 'source', 'observed_at'] as const;
 
+/** Columns of an insert into `observed_ranges`, in bind order. */
+export const RANGE_COLUMNS = ['scan_id', 'host_id', 'protocol', 'state', 'reason', 'source', 'observed_at', 'ports', 'port_count'] as const;
+
 const REPLACED = ['name', 'product', 'version', 'extrainfo', 'cpe', 'banner', 'tls', 'evidence', 'service', 'source', 'method', 'confidence'];
 
 const NEWER = 'excluded.last_seen >= services.last_seen';

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store. kysely runs the migrations and the reads. An ingest owns one pooled
  * connection for its whole transaction: ports go in by COPY (PostgreSQL's bulk path, several times
- * cheaper than an INSERT per row or array parameters), observations straight into their table,
- * service rows into a temporary table from which one statement merges them into `services`.
+ * cheaper than an INSERT per row or array parameters), observations and port ranges straight into
+ * their tables, service rows into a temporary table from which one statement merges them into
+ * `services`.
  * Hosts, findings and packages are few and travel as array parameters (`unnest`).
  */
 import { finished } from 'node:stream/promises';
@@ -13,8 +14,8 @@ import { quoteToken } from '../core/errors.js';
 import { migrate, type Database } from './schema.js';
 import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
 import { BaseStore, busyError, type OpenedIngest } from './base.js';
-import { serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
-import { OBSERVATION_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
+import { ROW_NEW, ROW_RANGE, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput, type RangeInput } from './ingest.js';
+import { OBSERVATION_COLUMNS, RANGE_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
 import type { ScansTable } from './schema.js';
 import type { Selectable } from 'kysely';
@@ -157,10 +158,12 @@ class PgBackend implements IngestBackend {
     return new Set(rows.map((r) => serviceKey(r.host_id, r.protocol, r.port)));
   }
 
-  async writePorts(b: PortBatch, hostIds: number[], toServices: Uint8Array): Promise<void> {
+  async writePorts(b: PortBatch, hostIds: number[], rows: Uint8Array): Promise<void> {
     let obs = '';
-    let svc = '';
+    let fresh = '';
+    let known = '';
     for (let i = 0; i < b.length; i++) {
+      if (rows[i] === ROW_RANGE) continue;
       const host = hostIds[b.host[i]!]!;
       const protocol = copyField(b.protocol[i]);
       const state = copyField(b.state[i]);
@@ -171,18 +174,30 @@ class PgBackend implements IngestBackend {
       const s = b.service[i];
       // Same order as OBSERVATION_COLUMNS.
       obs += `${this.scanId}\t${host}\t${protocol}\t${b.port[i]}\t${state}\t${reason}\t${copyField(s?.service)}\t${listener}\t${source}\t${at}\n`;
-      if (toServices[i] === 0) continue;
       // Same order as SERVICE_COLUMNS.
-      svc += `${host}\t${protocol}\t${b.port[i]}\t${state}\t${reason}\t${copyField(s?.name)}\t${copyField(s?.product)}\t${copyField(s?.version)}\t${copyField(s?.extrainfo)}\t${copyField(s?.cpe)}\t${copyField(s?.banner)}\t${copyField(s?.tls)}\t${copyField(s?.evidence)}\t${listener}\t${copyField(s?.service)}\t${source}\t${copyField(s?.method)}\t${s?.confidence ?? 0}\t${at}\t${at}\n`;
+      const svc = `${host}\t${protocol}\t${b.port[i]}\t${state}\t${reason}\t${copyField(s?.name)}\t${copyField(s?.product)}\t${copyField(s?.version)}\t${copyField(s?.extrainfo)}\t${copyField(s?.cpe)}\t${copyField(s?.banner)}\t${copyField(s?.tls)}\t${copyField(s?.evidence)}\t${listener}\t${copyField(s?.service)}\t${source}\t${copyField(s?.method)}\t${s?.confidence ?? 0}\t${at}\t${at}\n`;
+      if (rows[i] === ROW_NEW) fresh += svc;
+      else known += svc;
     }
     if (obs !== '') await this.#copy(`COPY observations (${OBSERVATION_COLUMNS.join(', ')}) FROM STDIN`, obs);
-    if (svc === '') return;
+    // Ports new to `services` go straight in; known ones through the staging table and the merge.
+    if (fresh !== '') await this.#copy(`COPY services (${SERVICE_COLUMNS.join(', ')}) FROM STDIN`, fresh);
+    if (known === '') return;
     if (!this.#servicesIn) {
       await this.#run(CREATE_SERVICES_IN);
       this.#servicesIn = true;
     }
-    await this.#copy(`COPY ${SERVICES_IN} (${SERVICE_COLUMNS.join(', ')}) FROM STDIN`, svc);
+    await this.#copy(`COPY ${SERVICES_IN} (${SERVICE_COLUMNS.join(', ')}) FROM STDIN`, known);
     await this.#run(MERGE_SERVICES);
+  }
+
+  async writeRanges(ranges: RangeInput[], hostIds: number[]): Promise<void> {
+    let text = '';
+    // Same order as RANGE_COLUMNS.
+    for (const r of ranges) {
+      text += `${this.scanId}\t${hostIds[r.host]}\t${copyField(r.protocol)}\t${copyField(r.state)}\t${copyField(r.reason)}\t${copyField(r.source)}\t${r.at}\t${r.ports}\t${r.count}\n`;
+    }
+    await this.#copy(`COPY observed_ranges (${RANGE_COLUMNS.join(', ')}) FROM STDIN`, text);
   }
 
   async writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void> {

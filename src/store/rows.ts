@@ -42,9 +42,19 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** Escapes JSON.stringify writes for what neither backend stores: NUL and (lone) surrogates. */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+/** Output this short cannot hold a string or key over 256 characters, nor an array over 128 elements. */
+const SHORT_JSON = 256;
+
 /** JSON text with every string and array bounded; null for undefined. */
 export function jsonText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
+  // Most values (a service, a CPE list) are short and clean: one plain stringify shows it, and
+  // the walk with the replacer, several times slower, is kept for the rest.
+  const plain = JSON.stringify(value) as string | undefined;
+  if (plain === undefined) return null;
+  if (plain.length <= SHORT_JSON && !UNSTORABLE_ESCAPE.test(plain)) return plain;
   return JSON.stringify(value, jsonReplacer) ?? null;
 }
 

@@ -71,6 +71,19 @@ export interface ObservationsTable {
   observed_at: number | string;
 }
 
+/** A scan's closed or filtered ports of one host, state and reason, as a range list (`1-3,5`). */
+export interface ObservedRangesTable {
+  scan_id: number;
+  host_id: number;
+  protocol: string;
+  state: string;
+  reason: string;
+  source: string;
+  observed_at: number | string;
+  ports: string;
+  port_count: number;
+}
+
 export interface FindingsTable {
   scan_id: number;
   host_id: number;
@@ -101,6 +114,7 @@ export interface Database {
   hosts: HostsTable;
   services: ServicesTable;
   observations: ObservationsTable;
+  observed_ranges: ObservedRangesTable;
   findings: FindingsTable;
   packages: PackagesTable;
 }
@@ -177,6 +191,21 @@ function initial(dialect: Dialect): Migration {
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('observed_at', 'bigint', (c) => c.notNull())
         .execute();
+      // The rest of a scan's ports (not open, no service, never in `services`): one row per host,
+      // state and reason with the port numbers as ranges, since a million of them say little
+      // each and would otherwise be most of the database and of the import time.
+      await db.schema
+        .createTable('observed_ranges')
+        .addColumn('scan_id', 'integer', (c) => c.notNull())
+        .addColumn('host_id', 'integer', (c) => c.notNull())
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('observed_at', 'bigint', (c) => c.notNull())
+        .addColumn('ports', 'text', (c) => c.notNull())
+        .addColumn('port_count', 'integer', (c) => c.notNull())
+        .execute();
       await db.schema
         .createTable('findings')
         .addColumn('scan_id', 'integer', (c) => c.notNull().references('scans.id').onDelete('cascade'))
@@ -213,12 +242,14 @@ function initial(dialect: Dialect): Migration {
       // fraction of a b-tree's insert cost; SQLite has only b-trees.
       const scanIndex = db.schema.createIndex('observations_scan').on('observations').column('scan_id');
       await (dialect === 'postgres' ? scanIndex.using('brin') : scanIndex).execute();
+      await db.schema.createIndex('observed_ranges_host').on('observed_ranges').column('host_id').execute();
+      await db.schema.createIndex('observed_ranges_scan').on('observed_ranges').column('scan_id').execute();
       await db.schema.createIndex('findings_host').on('findings').column('host_id').execute();
       await db.schema.createIndex('findings_scan').on('findings').column('scan_id').execute();
       await db.schema.createIndex('packages_scan').on('packages').column('scan_id').execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      for (const table of ['packages', 'findings', 'observations', 'services', 'hosts', 'scans']) {
+      for (const table of ['packages', 'findings', 'observed_ranges', 'observations', 'services', 'hosts', 'scans']) {
         await db.schema.dropTable(table).ifExists().execute();
       }
     },

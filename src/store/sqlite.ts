@@ -14,8 +14,8 @@ import type { Database, ScansTable } from './schema.js';
 import { schemaIsCurrent } from './migrations.js';
 import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
 import { BaseStore, DEFAULT_WAIT_MS, busyError, type OpenedIngest } from './base.js';
-import { serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput } from './ingest.js';
-import { OBSERVATION_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
+import { ROW_RANGE, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput, type RangeInput } from './ingest.js';
+import { OBSERVATION_COLUMNS, RANGE_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
 
 /** Rows per multi-row statement: 500 × 20 services columns stays well under SQLite's 32 766 variables. */
@@ -48,6 +48,7 @@ class Statements {
   readonly svcChunk: Stmt;
   readonly svcOne: Stmt;
   readonly finding: Stmt;
+  readonly range: Stmt;
   readonly pkg: Stmt;
   readonly keys: Stmt;
   readonly begin: Stmt;
@@ -69,6 +70,7 @@ class Statements {
     this.obsOne = db.prepare(obs + values(OBSERVATION_COLUMNS.length, 1));
     this.svcChunk = db.prepare(`${svc}${values(SERVICE_COLUMNS.length, CHUNK)} ${SERVICE_CONFLICT}`);
     this.svcOne = db.prepare(`${svc}${values(SERVICE_COLUMNS.length, 1)} ${SERVICE_CONFLICT}`);
+    this.range = db.prepare(`INSERT INTO observed_ranges (${RANGE_COLUMNS.join(', ')}) VALUES (${RANGE_COLUMNS.map(() => '?').join(', ')})`);
     this.finding = db.prepare(
       'INSERT INTO findings (scan_id, host_id, protocol, port, plugin_id, plugin_name, severity, cves, cvss2, cvss3, synopsis) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
     );
@@ -107,11 +109,12 @@ class SqliteBackend implements IngestBackend {
     return Promise.resolve(keys);
   }
 
-  writePorts(b: PortBatch, hostIds: number[], toServices: Uint8Array): Promise<void> {
+  writePorts(b: PortBatch, hostIds: number[], rows: Uint8Array): Promise<void> {
     const obs = this.#obs;
     const no = OBSERVATION_COLUMNS.length;
     let k = 0;
     for (let i = 0; i < b.length; i++) {
+      if (rows[i] === ROW_RANGE) continue;
       let o = k * no;
       obs[o++] = this.scanId;
       obs[o++] = hostIds[b.host[i]!];
@@ -129,16 +132,16 @@ class SqliteBackend implements IngestBackend {
       }
     }
     for (let r = 0; r < k; r++) this.stmts.obsOne.run(obs.slice(r * no, (r + 1) * no));
-    this.#writeServices(b, hostIds, toServices);
+    this.#writeServices(b, hostIds, rows);
     return Promise.resolve();
   }
 
-  #writeServices(b: PortBatch, hostIds: number[], toServices: Uint8Array): void {
+  #writeServices(b: PortBatch, hostIds: number[], rows: Uint8Array): void {
     const svc = this.#svc;
     const ns = SERVICE_COLUMNS.length;
     let k = 0;
     for (let i = 0; i < b.length; i++) {
-      if (toServices[i] === 0) continue;
+      if (rows[i] === ROW_RANGE) continue;
       const s = b.service[i];
       let v = k * ns;
       svc[v++] = hostIds[b.host[i]!];
@@ -167,6 +170,11 @@ class SqliteBackend implements IngestBackend {
       }
     }
     for (let r = 0; r < k; r++) this.stmts.svcOne.run(svc.slice(r * ns, (r + 1) * ns));
+  }
+
+  writeRanges(ranges: RangeInput[], hostIds: number[]): Promise<void> {
+    for (const r of ranges) this.stmts.range.run(this.scanId, hostIds[r.host], r.protocol, r.state, r.reason, r.source, r.at, r.ports, r.count);
+    return Promise.resolve();
   }
 
   writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void> {

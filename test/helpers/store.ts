@@ -60,12 +60,12 @@ export class Locations {
   }
 }
 
-/** Rows in `table`, counted over a connection of its own (so it sees only committed data). */
-export async function countRows(location: string, table: string): Promise<number> {
+/** The rows of `sql` (unqualified table names), over a connection of its own (so it sees only committed data). */
+export async function queryRows<T = Record<string, unknown>>(location: string, sql: string): Promise<T[]> {
   if (!location.startsWith('postgres')) {
     const db = new BetterSqlite3(location, { readonly: true });
     try {
-      return (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+      return db.prepare(sql).all() as T[];
     } finally {
       db.close();
     }
@@ -73,14 +73,25 @@ export async function countRows(location: string, table: string): Promise<number
   const url = new URL(location);
   const schema = url.searchParams.get('schema') ?? 'public';
   url.searchParams.delete('schema');
-  const client = new pg.Client({ connectionString: url.toString() });
+  const client = new pg.Client({ connectionString: url.toString(), options: `-c search_path=${schema}` });
   await client.connect();
   try {
-    const r = await client.query<{ n: string }>(`select count(*) as n from "${schema}".${table}`);
-    return Number(r.rows[0]?.n);
+    return (await client.query(sql)).rows as T[];
   } finally {
     await client.end();
   }
+}
+
+/** Rows in `table`. */
+export async function countRows(location: string, table: string): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(location, `select count(*) as n from ${table}`);
+  return Number(row?.n);
+}
+
+/** Ports observed over all scans: observation rows plus the ports of range rows. */
+export async function countObserved(location: string): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(location, 'select (select count(*) from observations) + coalesce((select sum(port_count) from observed_ranges), 0) as n');
+  return Number(row?.n);
 }
 
 /** A port, open with `service` or in `state` without one. */

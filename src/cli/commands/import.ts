@@ -81,11 +81,13 @@ function readError(file: string, err: unknown): ImportError {
 }
 
 /**
- * The file's observations: a large regular file is parsed in a worker thread (the store writes
- * meanwhile on this one), anything else — standard input, pipes, small files — here.
+ * The file's observations. Into SQLite, whose writes run in this process, a large regular file is
+ * parsed in a worker thread so that parsing and writing take a core each. PostgreSQL writes in its
+ * own server process, which takes the other core; parsing here then costs less than handing every
+ * observation across threads. Standard input, pipes and small files are always read here.
  */
-async function observationsOf(file: string, importer: Importer, rest: Readable, ctx: ImportContext, meta: ImportMeta): Promise<AsyncIterable<Observation>> {
-  if (file !== '-' && workerAvailable()) {
+async function observationsOf(file: string, importer: Importer, rest: Readable, ctx: ImportContext, meta: ImportMeta, store: Store | undefined): Promise<AsyncIterable<Observation>> {
+  if (store?.kind === 'sqlite' && file !== '-' && workerAvailable()) {
     const info = await stat(file).catch(() => undefined);
     if (info?.isFile() === true && info.size >= WORKER_MIN_BYTES) {
       rest.destroy();
@@ -145,7 +147,7 @@ async function importFile(
         outputs.begin(argv, [file], meta.startedAt ?? startedAt);
       }
     };
-    for await (const obs of await observationsOf(file, importer, rest, ctx, meta)) {
+    for await (const obs of await observationsOf(file, importer, rest, ctx, meta, store)) {
       if (interrupt.requested) break;
       start();
       await ingest?.add(obs);
