@@ -4,8 +4,9 @@
  * dpkg at test time. A daemon that is not running here is skipped, not failed.
  */
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, runCli } from './helpers/cli.js';
+import { TEST_HOME, jsonLines, runCli } from './helpers/cli.js';
 import { packageVersion, upstreamVersion } from './helpers/dpkg.js';
 
 interface Expectation {
@@ -55,11 +56,16 @@ describe('detection of the local daemons', () => {
   it('identifies the same with only 128 file descriptors (detection takes its share, never all)', async () => {
     const open = EXPECTED.filter((e) => up.get(e.port));
     if (open.length === 0) return;
-    // --no-store: at 128 descriptors Node's ESM loader itself runs out while loading kysely's many modules.
-    const r = await runCli(['scan', '--no-store', '-Pn', '-p', open.map((e) => e.port).join(','), '--no-progress', '-oJ', '-', '127.0.0.1'], { shellPrefix: 'ulimit -n 128;', timeoutMs: 60_000 });
+    // A fresh store too: creating it loads kysely, whose many modules must load within the limit.
+    const db = join(TEST_HOME, `fd128-${process.pid}.db`);
+    const r = await runCli(['scan', '--db', db, '-Pn', '-p', open.map((e) => e.port).join(','), '--no-progress', '-oJ', '-', '127.0.0.1'], { shellPrefix: 'ulimit -n 128;', timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const names = new Map(jsonLines(r.stdout).filter((l) => l.type === 'port').map((l) => [Number(l.port), (l.service as { name?: string } | undefined)?.name]));
     for (const e of open) expect(names.get(e.port), `port ${e.port}`).toBe(e.service);
+    const stored = await runCli(['services', '--db', db, '--json'], { shellPrefix: 'ulimit -n 128;' });
+    expect(stored.code, stored.stderr).toBe(0);
+    const rows = JSON.parse(stored.stdout) as { port: number; name?: string }[];
+    for (const e of open) expect(rows.find((x) => x.port === e.port)?.name, `stored port ${e.port}`).toBe(e.service);
   });
 
   for (const e of EXPECTED) {

@@ -9,7 +9,8 @@
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { Kysely, PostgresDialect } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { kysely } from './kysely.js';
 import { quoteToken } from '../core/errors.js';
 import { migrate, type Database } from './schema.js';
 import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
@@ -18,7 +19,6 @@ import { ROW_NEW, ROW_RANGE, serviceKey, type FindingInput, type HostInput, type
 import { OBSERVATION_COLUMNS, RANGE_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
 import type { ScansTable } from './schema.js';
-import type { Selectable } from 'kysely';
 
 const LIMITS = { ports: 20_000, hosts: 2000 };
 
@@ -290,6 +290,7 @@ export class PgStore extends BaseStore {
   private constructor(pool: pg.Pool, where: PgLocation) {
     super();
     this.#pool = pool;
+    const { Kysely, PostgresDialect } = kysely();
     this.#db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(where.connectionString);
     this.#where = `${url.host}${url.pathname}${where.schema !== undefined ? ` (schema ${where.schema})` : ''}`;

@@ -1,5 +1,6 @@
 /** Read queries, the same kysely code on both backends. */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { kysely } from './kysely.js';
 import type { Database } from './schema.js';
 import type { FindingQuery, FindingRow, HostQuery, HostRow, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
 import { toFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
@@ -72,7 +73,7 @@ export async function listFindings(db: Kysely<Database>, query: FindingQuery = {
   if (cve !== undefined) {
     // The list is JSON on both backends; a CVE id has no characters LIKE or JSON would treat specially.
     if (!CVE.test(cve)) return [];
-    q = q.where(sql<string>`upper(cast(f.cves as text))`, 'like', `%"${cve}"%`);
+    q = q.where(kysely().sql<string>`upper(cast(f.cves as text))`, 'like', `%"${cve}"%`);
   }
   const n = limitOf(query.limit);
   if (n !== undefined) q = q.limit(n);

@@ -3,9 +3,12 @@
  * column is generated and which type holds JSON (jsonb on PostgreSQL, text on SQLite). Timestamps
  * are epoch milliseconds in bigint columns on both, so rows read back the same everywhere.
  */
-import { Migrator, sql, type ColumnDefinitionBuilder, type Generated, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { ColumnDefinitionBuilder, Generated, Kysely, Migration, MigrationProvider } from 'kysely';
+import { kysely } from './kysely.js';
 
 import { schemaIsCurrent } from './migrations.js';
+
+const { Migrator, sql } = kysely();
 
 export type Dialect = 'sqlite' | 'postgres';
 

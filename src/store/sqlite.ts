@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
+import { kysely } from './kysely.js';
 import { quoteToken } from '../core/errors.js';
 import type { Database, ScansTable } from './schema.js';
 import { schemaIsCurrent } from './migrations.js';
@@ -287,12 +288,12 @@ export class SqliteStore extends BaseStore {
     }
     if (schemaIsCurrent(applied)) return;
     const { migrate } = await import('./schema.js');
-    await migrate((await this.#kyselyOn(this.#raw)) as Kysely<unknown>, 'sqlite');
+    await migrate(this.#kyselyOn(this.#raw) as Kysely<unknown>, 'sqlite');
   }
 
   /** A kysely instance over `db`; it is never destroyed, since that would close `db`. */
-  async #kyselyOn(db: BetterSqlite3.Database): Promise<Kysely<Database>> {
-    const { Kysely, SqliteDialect } = await import('kysely');
+  #kyselyOn(db: BetterSqlite3.Database): Kysely<Database> {
+    const { Kysely, SqliteDialect } = kysely();
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
   }
 
@@ -347,9 +348,9 @@ export class SqliteStore extends BaseStore {
   }
 
   /** The reading connection, opened on first use (after migrations, so it never sees a half-made schema). */
-  protected async reader(): Promise<Kysely<Database>> {
-    this.#read ??= await this.#kyselyOn(this.#path === ':memory:' ? this.#raw : connect(this.#path));
-    return this.#read;
+  protected reader(): Promise<Kysely<Database>> {
+    this.#read ??= this.#kyselyOn(this.#path === ':memory:' ? this.#raw : connect(this.#path));
+    return Promise.resolve(this.#read);
   }
 
   protected async disconnect(): Promise<void> {
