@@ -347,26 +347,33 @@ export class BufferedIngest implements Ingest {
  * per host in a batch (`add` flushes before a repeat), so a group's count is its length.
  */
 function rangesOf(b: PortBatch, marked: Uint8Array): RangeInput[] {
-  const out: { input: RangeInput; ports: number[] }[] = [];
-  // Groups of the host being read; a host has few (a state and reason or two), compared field by field.
+  type Group = { input: RangeInput; ports: number[] };
+  const out: Group[] = [];
+  // Groups of the host being read. A host has few (a state and reason or two), found by comparing
+  // fields; a hostile file with a reason per port is looked up by key instead.
   let host = -1;
-  let groups: { input: RangeInput; ports: number[] }[] = [];
+  let groups: Group[] = [];
+  let byKey: Map<string, Group> | undefined;
   for (let i = 0; i < b.length; i++) {
     if (marked[i] !== ROW_RANGE) continue;
     if (b.host[i] !== host) {
       host = b.host[i]!;
       groups = [];
+      byKey = undefined;
     }
     const protocol = b.protocol[i]!;
     const state = b.state[i]!;
     const reason = b.reason[i]!;
     const source = b.source[i]!;
     const at = b.at[i]!;
-    let g = groups.find((x) => x.input.state === state && x.input.reason === reason && x.input.protocol === protocol && x.input.at === at && x.input.source === source);
+    const key = byKey === undefined ? '' : `${protocol}\0${state}\0${reason}\0${source}\0${at}`;
+    let g = byKey === undefined ? groups.find((x) => x.input.state === state && x.input.reason === reason && x.input.protocol === protocol && x.input.at === at && x.input.source === source) : byKey.get(key);
     if (g === undefined) {
       g = { input: { host, protocol, state, reason, source, at, ports: '', count: 0 }, ports: [] };
       groups.push(g);
       out.push(g);
+      if (byKey !== undefined) byKey.set(key, g);
+      else if (groups.length > 8) byKey = new Map(groups.map((x) => [`${x.input.protocol}\0${x.input.state}\0${x.input.reason}\0${x.input.source}\0${x.input.at}`, x]));
     }
     g.ports.push(b.port[i]!);
   }
