@@ -141,7 +141,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     await ingest.rollback();
     await ingest.rollback(); // idempotent
     await expect(ingest.add(obs('192.0.2.8', [port(1)]))).rejects.toThrow(/rolled back/);
-    for (const table of ['scans', 'hosts', 'services', 'observations', 'findings', 'packages']) expect(await countRows(location, table)).toBe(0);
+    for (const table of ['scans', 'hosts', 'services', 'observations', 'imported_findings', 'packages']) expect(await countRows(location, table)).toBe(0);
     // The store stays usable.
     const next = await store.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
     await next.add(obs('192.0.2.1', [port(80)]));
@@ -209,21 +209,21 @@ describe.each(BACKENDS)('store on %s', (kind) => {
       await ingest.commit({ endedAt: T + i, status: 'done' });
     }
     expect(await countRows(location, 'packages')).toBe(2);
-    expect(await countRows(location, 'findings')).toBe(2);
+    expect(await countRows(location, 'imported_findings')).toBe(2);
     const packages = await store.packages({ address: '192.0.2.4' });
     expect(packages.map((p) => `${p.name} ${p.version} ${p.arch ?? '-'} ${p.manager}`)).toEqual(['bash 5.2 - dpkg', 'openssh-server 1:9.2p1-2+deb12u3 amd64 dpkg']);
     expect(packages[1]).toMatchObject({ address: '192.0.2.4', seenAt: T + 1 });
     expect(await store.packages({ name: 'bash' })).toHaveLength(1);
     expect(await store.packages({ address: '192.0.2.99' })).toEqual([]);
-    const findings = await store.findings();
+    const findings = await store.importedFindings();
     expect(findings).toHaveLength(2);
     expect(findings[0]).toMatchObject({ address: '192.0.2.4', protocol: 'tcp', port: 22, pluginId: '10267', pluginName: 'SSH Server Type', severity: 0, cves: ['CVE-2023-38408'], cvss3: 9.8 });
     expect(findings[0]?.cvss2).toBeUndefined();
-    expect(await store.findings({ cve: 'cve-2023-38408' })).toHaveLength(2);
-    expect(await store.findings({ cve: 'CVE-2023-3840' })).toEqual([]);
-    expect(await store.findings({ cve: "%' OR 1=1 --" })).toEqual([]);
-    expect(await store.findings({ minSeverity: 1 })).toEqual([]);
-    expect(await store.findings({ port: 22, limit: 1 })).toHaveLength(1);
+    expect(await store.importedFindings({ cve: 'cve-2023-38408' })).toHaveLength(2);
+    expect(await store.importedFindings({ cve: 'CVE-2023-3840' })).toEqual([]);
+    expect(await store.importedFindings({ cve: "%' OR 1=1 --" })).toEqual([]);
+    expect(await store.importedFindings({ minSeverity: 1 })).toEqual([]);
+    expect(await store.importedFindings({ port: 22, limit: 1 })).toHaveLength(1);
     await store.close();
   });
 
@@ -233,9 +233,9 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     const ingest = await store.begin({ kind: 'import', source: 'nessus', args: [], startedAt: T });
     await ingest.add(obs('192.0.2.7', [port(80, 'open', { name: 'http' })], T, 'nessus', { findings: [f('1', 1, 80), f('2', 4, 443), f('3', 2, 80)] }));
     const scan = await ingest.commit({ endedAt: T, status: 'done' });
-    expect((await store.findings()).map((x) => `${x.pluginId}:${x.severity}`)).toEqual(['2:4', '3:2', '1:1']);
-    expect(await store.findings({ scanId: scan.id, minSeverity: 2 })).toHaveLength(2);
-    expect(await store.findings({ scanId: scan.id + 1 })).toEqual([]);
+    expect((await store.importedFindings()).map((x) => `${x.pluginId}:${x.severity}`)).toEqual(['2:4', '3:2', '1:1']);
+    expect(await store.importedFindings({ scanId: scan.id, minSeverity: 2 })).toHaveLength(2);
+    expect(await store.importedFindings({ scanId: scan.id + 1 })).toEqual([]);
     await store.close();
   });
 

@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { UsageError } from '../core/errors.js';
 import type { Database } from './schema.js';
-import type { BeginOptions, FindingQuery, FindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
+import type { BeginOptions, ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
 import { BufferedIngest, type BatchLimits, type IngestBackend } from './ingest.js';
 
 /** The read queries, loaded with kysely on first use: a scan that only writes never loads either. */
@@ -70,8 +70,8 @@ export abstract class BaseStore implements Store {
     return (await queries()).listServices(await this.reader(), query);
   }
 
-  async findings(query?: FindingQuery): Promise<FindingRow[]> {
-    return (await queries()).listFindings(await this.reader(), query);
+  async importedFindings(query?: ImportedFindingQuery): Promise<ImportedFindingRow[]> {
+    return (await queries()).listImportedFindings(await this.reader(), query);
   }
 
   async packages(query?: PackageQuery): Promise<PackageRow[]> {

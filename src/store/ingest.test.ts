@@ -46,7 +46,7 @@ class FakeBackend implements IngestBackend {
     this.ranges.push(...ranges);
     return Promise.resolve();
   }
-  writeFindings(): Promise<void> {
+  writeImportedFindings(): Promise<void> {
     return Promise.resolve();
   }
   writePackages(): Promise<void> {

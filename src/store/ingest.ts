@@ -19,7 +19,7 @@ export interface HostInput {
   lastSeen: number;
 }
 
-export interface FindingInput {
+export interface ImportedFindingInput {
   host: number;
   protocol: string;
   port: number;
@@ -66,7 +66,7 @@ export interface IngestBackend {
   writePorts(batch: PortBatch, hostIds: number[], rows: Uint8Array): Promise<void>;
   /** Insert the other ports of the batch, as range rows. */
   writeRanges(ranges: RangeInput[], hostIds: number[]): Promise<void>;
-  writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void>;
+  writeImportedFindings(rows: ImportedFindingInput[], hostIds: number[]): Promise<void>;
   writePackages(rows: PackageInput[], hostIds: number[]): Promise<void>;
   /** Close the scan record with its counts and commit. */
   finish(end: CommitEnd, counts: { hosts: number; ports: number }): Promise<ScanRow>;
@@ -131,7 +131,7 @@ class Batch {
   hosts: HostInput[] = [];
   byAddress = new Map<string, BatchHost>();
   ports = new PortBatch();
-  findings: FindingInput[] = [];
+  findings: ImportedFindingInput[] = [];
   packages = new Map<string, PackageInput>();
 }
 
@@ -322,7 +322,7 @@ export class BufferedIngest implements Ingest {
       if (rows.some((r) => r !== ROW_RANGE)) await this.#backend.writePorts(batch.ports, ids, rows);
       if (ranges.length > 0) await this.#backend.writeRanges(ranges, ids);
     }
-    if (batch.findings.length > 0) await this.#backend.writeFindings(batch.findings, ids);
+    if (batch.findings.length > 0) await this.#backend.writeImportedFindings(batch.findings, ids);
     if (batch.packages.size > 0) await this.#backend.writePackages([...batch.packages.values()], ids);
   }
 

@@ -4,7 +4,7 @@
  * cheaper than an INSERT per row or array parameters), observations and port ranges straight into
  * their tables, service rows into a temporary table from which one statement merges them into
  * `services`.
- * Hosts, findings and packages are few and travel as array parameters (`unnest`).
+ * Hosts, imported findings and packages are few and travel as array parameters (`unnest`).
  */
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
@@ -15,7 +15,7 @@ import { quoteToken } from '../core/errors.js';
 import { migrate, type Database } from './schema.js';
 import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
 import { BaseStore, busyError, type OpenedIngest } from './base.js';
-import { ROW_NEW, ROW_RANGE, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput, type RangeInput } from './ingest.js';
+import { ROW_NEW, ROW_RANGE, serviceKey, type ImportedFindingInput, type HostInput, type IngestBackend, type PackageInput, type RangeInput } from './ingest.js';
 import { OBSERVATION_COLUMNS, RANGE_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
 import type { ScansTable } from './schema.js';
@@ -96,7 +96,7 @@ ON CONFLICT (address) DO UPDATE SET
   last_seen = greatest(hosts.last_seen, excluded.last_seen)
 RETURNING id, address`;
 
-const FINDINGS_SQL = `INSERT INTO findings (scan_id, host_id, protocol, port, plugin_id, plugin_name, severity, cves, cvss2, cvss3, synopsis)
+const FINDINGS_SQL = `INSERT INTO imported_findings (scan_id, host_id, protocol, port, plugin_id, plugin_name, severity, cves, cvss2, cvss3, synopsis)
 SELECT $1, h, p, n, i, pn, s, c::jsonb, c2, c3, sy FROM unnest($2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[],
   $9::float8[], $10::float8[], $11::text[]) AS d(h, p, n, i, pn, s, c, c2, c3, sy)`;
 
@@ -200,7 +200,7 @@ class PgBackend implements IngestBackend {
     await this.#copy(`COPY observed_ranges (${RANGE_COLUMNS.join(', ')}) FROM STDIN`, text);
   }
 
-  async writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void> {
+  async writeImportedFindings(rows: ImportedFindingInput[], hostIds: number[]): Promise<void> {
     await this.#run(FINDINGS_SQL, [
       this.scanId,
       numArray(rows.map((f) => hostIds[f.host]!)),

@@ -2,8 +2,8 @@
 import type { Kysely } from 'kysely';
 import { kysely } from './kysely.js';
 import type { Database } from './schema.js';
-import type { FindingQuery, FindingRow, HostQuery, HostRow, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
-import { toFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
+import type { ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
+import { toImportedFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
 
 /** A limit as SQL will take it: absent or invalid means none. */
 function limitOf(limit: number | undefined): number | undefined {
@@ -55,9 +55,9 @@ export async function listServices(db: Kysely<Database>, query: ServiceQuery = {
 const CVE = /^CVE-\d{4}-\d{4,}$/i;
 
 /** Imported findings, most severe first, then by host and port. */
-export async function listFindings(db: Kysely<Database>, query: FindingQuery = {}): Promise<FindingRow[]> {
+export async function listImportedFindings(db: Kysely<Database>, query: ImportedFindingQuery = {}): Promise<ImportedFindingRow[]> {
   let q = db
-    .selectFrom('findings as f')
+    .selectFrom('imported_findings as f')
     .innerJoin('hosts as h', 'h.id', 'f.host_id')
     .selectAll('f')
     .select('h.address')
@@ -77,7 +77,7 @@ export async function listFindings(db: Kysely<Database>, query: FindingQuery = {
   }
   const n = limitOf(query.limit);
   if (n !== undefined) q = q.limit(n);
-  return (await q.execute()).map(toFindingRow);
+  return (await q.execute()).map(toImportedFindingRow);
 }
 
 /** Installed packages by host, then name. */

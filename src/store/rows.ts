@@ -4,9 +4,9 @@
  * (PostgreSQL rejects NUL and lone surrogates), JSON is bounded, ports are checked.
  */
 import type { Service } from '../core/model.js';
-import type { CommitEnd, FindingRow, HostRow, PackageRow, ScanKind, ScanMeta, ScanRow, ScanStatus, ServiceRow } from './types.js';
+import type { CommitEnd, ImportedFindingRow, HostRow, PackageRow, ScanKind, ScanMeta, ScanRow, ScanStatus, ServiceRow } from './types.js';
 import type { Selectable } from 'kysely';
-import type { FindingsTable, HostsTable, PackagesTable, ScansTable, ServicesTable } from './schema.js';
+import type { ImportedFindingsTable, HostsTable, PackagesTable, ScansTable, ServicesTable } from './schema.js';
 
 /** Longest text column value kept (banners are already truncated by their producers; files are not trusted). */
 export const MAX_TEXT = 4096;
@@ -233,9 +233,9 @@ export function toServiceRow(r: Selectable<ServicesTable> & { address: string })
 
 const finite = (v: number | string | null): number | undefined => (v === null || !Number.isFinite(Number(v)) ? undefined : Number(v));
 
-export function toFindingRow(r: Selectable<FindingsTable> & { address: string }): FindingRow {
+export function toImportedFindingRow(r: Selectable<ImportedFindingsTable> & { address: string }): ImportedFindingRow {
   const cves = parseJson(r.cves);
-  const row: FindingRow = {
+  const row: ImportedFindingRow = {
     scanId: num(r.scan_id),
     hostId: num(r.host_id),
     address: r.address,

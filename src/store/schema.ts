@@ -87,7 +87,7 @@ export interface ObservedRangesTable {
   port_count: number;
 }
 
-export interface FindingsTable {
+export interface ImportedFindingsTable {
   scan_id: number;
   host_id: number;
   protocol: string;
@@ -118,7 +118,7 @@ export interface Database {
   services: ServicesTable;
   observations: ObservationsTable;
   observed_ranges: ObservedRangesTable;
-  findings: FindingsTable;
+  imported_findings: ImportedFindingsTable;
   packages: PackagesTable;
 }
 
@@ -210,7 +210,7 @@ function initial(dialect: Dialect): Migration {
         .addColumn('port_count', 'integer', (c) => c.notNull())
         .execute();
       await db.schema
-        .createTable('findings')
+        .createTable('imported_findings')
         .addColumn('scan_id', 'integer', (c) => c.notNull().references('scans.id').onDelete('cascade'))
         .addColumn('host_id', 'integer', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
         .addColumn('protocol', 'text', (c) => c.notNull())
@@ -247,12 +247,12 @@ function initial(dialect: Dialect): Migration {
       await (dialect === 'postgres' ? scanIndex.using('brin') : scanIndex).execute();
       await db.schema.createIndex('observed_ranges_host').on('observed_ranges').column('host_id').execute();
       await db.schema.createIndex('observed_ranges_scan').on('observed_ranges').column('scan_id').execute();
-      await db.schema.createIndex('findings_host').on('findings').column('host_id').execute();
-      await db.schema.createIndex('findings_scan').on('findings').column('scan_id').execute();
+      await db.schema.createIndex('imported_findings_host').on('imported_findings').column('host_id').execute();
+      await db.schema.createIndex('imported_findings_scan').on('imported_findings').column('scan_id').execute();
       await db.schema.createIndex('packages_scan').on('packages').column('scan_id').execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      for (const table of ['packages', 'findings', 'observed_ranges', 'observations', 'services', 'hosts', 'scans']) {
+      for (const table of ['packages', 'imported_findings', 'observed_ranges', 'observations', 'services', 'hosts', 'scans']) {
         await db.schema.dropTable(table).ifExists().execute();
       }
     },

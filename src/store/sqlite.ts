@@ -15,7 +15,7 @@ import type { Database, ScansTable } from './schema.js';
 import { schemaIsCurrent } from './migrations.js';
 import type { CommitEnd, ScanMeta, ScanRow } from './types.js';
 import { BaseStore, DEFAULT_WAIT_MS, busyError, type OpenedIngest } from './base.js';
-import { ROW_RANGE, serviceKey, type FindingInput, type HostInput, type IngestBackend, type PackageInput, type RangeInput } from './ingest.js';
+import { ROW_RANGE, serviceKey, type ImportedFindingInput, type HostInput, type IngestBackend, type PackageInput, type RangeInput } from './ingest.js';
 import { OBSERVATION_COLUMNS, RANGE_COLUMNS, SERVICE_COLUMNS, SERVICE_CONFLICT } from './merge.js';
 import { scanEnd, scanStart, toScanRow, type PortBatch } from './rows.js';
 
@@ -73,7 +73,7 @@ class Statements {
     this.svcOne = db.prepare(`${svc}${values(SERVICE_COLUMNS.length, 1)} ${SERVICE_CONFLICT}`);
     this.range = db.prepare(`INSERT INTO observed_ranges (${RANGE_COLUMNS.join(', ')}) VALUES (${RANGE_COLUMNS.map(() => '?').join(', ')})`);
     this.finding = db.prepare(
-      'INSERT INTO findings (scan_id, host_id, protocol, port, plugin_id, plugin_name, severity, cves, cvss2, cvss3, synopsis) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+      'INSERT INTO imported_findings (scan_id, host_id, protocol, port, plugin_id, plugin_name, severity, cves, cvss2, cvss3, synopsis) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
     );
     this.pkg = db.prepare(`INSERT INTO packages (host_id, scan_id, name, version, arch, manager, seen_at) VALUES (?,?,?,?,?,?,?)
       ON CONFLICT (host_id, name, arch) DO UPDATE SET scan_id = excluded.scan_id, version = excluded.version, manager = excluded.manager, seen_at = excluded.seen_at`);
@@ -178,7 +178,7 @@ class SqliteBackend implements IngestBackend {
     return Promise.resolve();
   }
 
-  writeFindings(rows: FindingInput[], hostIds: number[]): Promise<void> {
+  writeImportedFindings(rows: ImportedFindingInput[], hostIds: number[]): Promise<void> {
     for (const f of rows) {
       this.stmts.finding.run(this.scanId, hostIds[f.host], f.protocol, f.port, f.pluginId, f.pluginName, f.severity, f.cves, f.cvss2, f.cvss3, f.synopsis);
     }

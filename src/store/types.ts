@@ -128,7 +128,7 @@ export interface HostQuery {
 }
 
 /** A finding another scanner reported (Nessus plugin results), as imported. */
-export interface FindingRow extends Omit<ImportedFinding, 'cvss2' | 'cvss3' | 'synopsis'> {
+export interface ImportedFindingRow extends Omit<ImportedFinding, 'cvss2' | 'cvss3' | 'synopsis'> {
   scanId: number;
   hostId: number;
   address: string;
@@ -137,7 +137,7 @@ export interface FindingRow extends Omit<ImportedFinding, 'cvss2' | 'cvss3' | 's
   synopsis?: string;
 }
 
-export interface FindingQuery {
+export interface ImportedFindingQuery {
   address?: string;
   port?: number;
   /** Only findings of at least this severity (0 info … 4 critical). */
@@ -177,8 +177,8 @@ export interface Store {
   scans(limit?: number): Promise<ScanRow[]>;
   hosts(query?: HostQuery): Promise<HostRow[]>;
   services(query?: ServiceQuery): Promise<ServiceRow[]>;
-  /** Imported findings, most severe first. */
-  findings(query?: FindingQuery): Promise<FindingRow[]>;
+  /** Findings imported from another scanner (Nessus plugin results), most severe first. */
+  importedFindings(query?: ImportedFindingQuery): Promise<ImportedFindingRow[]>;
   packages(query?: PackageQuery): Promise<PackageRow[]>;
   close(): Promise<void>;
 }
