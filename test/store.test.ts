@@ -227,6 +227,34 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     await store.close();
   });
 
+  it('gives back every port a scan recorded, closed and filtered ones from their ranges', async () => {
+    const { store } = await fresh();
+    const meta = { kind: 'scan' as const, source: 'portolan' as const, args: [], startedAt: T };
+    const first = await store.begin(meta);
+    await first.add(obs('192.0.2.30', [port(22, 'open', { name: 'ssh', method: 'probed', confidence: 10, product: 'OpenSSH' }), port(21), port(23), port(24), port(25, 'filtered'), port(80, 'closed', { name: 'http', method: 'table' })], T));
+    await first.add(obs('192.0.2.31', [port(53, 'open', { name: 'domain' }, { protocol: 'udp' }), port(53, 'closed')], T));
+    const a = await first.commit({ endedAt: T, status: 'done' });
+    const second = await store.begin(meta);
+    await second.add(obs('192.0.2.30', [port(22, 'closed')], T + 1000));
+    const b = await second.commit({ endedAt: T + 1000, status: 'done' });
+    const seen = await store.observedPorts(a.id);
+    expect(seen.map((p) => `${p.address} ${p.protocol}/${p.port} ${p.state} ${p.service?.product ?? p.service?.name ?? '-'}`)).toEqual([
+      '192.0.2.30 tcp/21 open -',
+      '192.0.2.30 tcp/22 open OpenSSH',
+      '192.0.2.30 tcp/23 open -',
+      '192.0.2.30 tcp/24 open -',
+      '192.0.2.30 tcp/25 filtered -',
+      '192.0.2.30 tcp/80 closed -',
+      '192.0.2.31 tcp/53 closed -',
+      '192.0.2.31 udp/53 open domain',
+    ]);
+    expect(seen.find((p) => p.port === 80)).toMatchObject({ reason: 'conn-refused', source: 'portolan', observedAt: T });
+    expect((await store.observedPorts(b.id)).map((p) => `${p.address} ${p.port} ${p.state}`)).toEqual(['192.0.2.30 22 closed']);
+    expect(await store.observedPorts(a.id, { address: '192.0.2.31' })).toHaveLength(2);
+    expect(await store.observedPorts(b.id + 1)).toEqual([]);
+    await store.close();
+  });
+
   it('orders findings most severe first and filters them by scan', async () => {
     const { store } = await fresh();
     const f = (pluginId: string, severity: number, port: number) => ({ protocol: 'tcp' as const, port, pluginId, pluginName: `p${pluginId}`, severity, cves: [] });

@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { UsageError } from '../core/errors.js';
 import type { Database } from './schema.js';
-import type { BeginOptions, ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
+import type { BeginOptions, ObservedPort, ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
 import { BufferedIngest, type BatchLimits, type IngestBackend } from './ingest.js';
 
 /** The read queries, loaded with kysely on first use: a scan that only writes never loads either. */
@@ -76,6 +76,10 @@ export abstract class BaseStore implements Store {
 
   async packages(query?: PackageQuery): Promise<PackageRow[]> {
     return (await queries()).listPackages(await this.reader(), query);
+  }
+
+  async observedPorts(scanId: number, query?: { address?: string }): Promise<ObservedPort[]> {
+    return (await queries()).listObservedPorts(await this.reader(), scanId, query);
   }
 
   /** Roll back any ingest still open, then close the connections. */

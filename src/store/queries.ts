@@ -2,8 +2,10 @@
 import type { Kysely } from 'kysely';
 import { kysely } from './kysely.js';
 import type { Database } from './schema.js';
-import type { ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
-import { toImportedFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
+import type { ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, ObservedPort, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
+import { parseJson, toImportedFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
+import { parsePortRanges } from '../core/port-ranges.js';
+import type { Service } from '../core/model.js';
 
 /** A limit as SQL will take it: absent or invalid means none. */
 function limitOf(limit: number | undefined): number | undefined {
@@ -88,4 +90,54 @@ export async function listPackages(db: Kysely<Database>, query: PackageQuery = {
   const n = limitOf(query.limit);
   if (n !== undefined) q = q.limit(n);
   return (await q.execute()).map(toPackageRow);
+}
+
+/** A scan's ports: observation rows and expanded ranges, by host, protocol and port. */
+export async function listObservedPorts(db: Kysely<Database>, scanId: number, query: { address?: string } = {}): Promise<ObservedPort[]> {
+  let rows = db.selectFrom('observations as o').innerJoin('hosts as h', 'h.id', 'o.host_id').selectAll('o').select('h.address').where('o.scan_id', '=', scanId);
+  let ranges = db.selectFrom('observed_ranges as r').innerJoin('hosts as h', 'h.id', 'r.host_id').selectAll('r').select('h.address').where('r.scan_id', '=', scanId);
+  if (query.address !== undefined) {
+    rows = rows.where('h.address', '=', query.address);
+    ranges = ranges.where('h.address', '=', query.address);
+  }
+  const out: ObservedPort[] = [];
+  for (const r of await rows.execute()) {
+    const p: ObservedPort = {
+      hostId: Number(r.host_id),
+      address: r.address,
+      protocol: r.protocol === 'udp' ? 'udp' : 'tcp',
+      port: Number(r.port),
+      state: r.state as ObservedPort['state'],
+      reason: r.reason,
+      source: r.source as ObservedPort['source'],
+      observedAt: Number(r.observed_at),
+    };
+    const service = parseJson(r.service);
+    if (service !== undefined && service !== null && typeof service === 'object') p.service = service as Service;
+    const listener = parseJson(r.listener);
+    if (listener !== undefined && listener !== null) p.listener = listener;
+    out.push(p);
+  }
+  for (const r of await ranges.execute()) {
+    let ports: number[];
+    try {
+      ports = parsePortRanges(r.ports);
+    } catch {
+      // Written by this code, so never bad; a damaged row is skipped rather than failing the read.
+      continue;
+    }
+    for (const port of ports) {
+      out.push({
+        hostId: Number(r.host_id),
+        address: r.address,
+        protocol: r.protocol === 'udp' ? 'udp' : 'tcp',
+        port,
+        state: r.state as ObservedPort['state'],
+        reason: r.reason,
+        source: r.source as ObservedPort['source'],
+        observedAt: Number(r.observed_at),
+      });
+    }
+  }
+  return out.sort((a, b) => a.hostId - b.hostId || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) || a.port - b.port);
 }

@@ -158,6 +158,21 @@ export interface PackageRow extends Omit<InstalledPackage, 'arch'> {
   seenAt: number;
 }
 
+/** One port as one scan saw it: from its observation row, or expanded from a port range. */
+export interface ObservedPort {
+  hostId: number;
+  address: string;
+  protocol: Protocol;
+  port: number;
+  state: PortState;
+  reason: string;
+  source: Source;
+  observedAt: number;
+  /** The service as that scan reported it (open ports and probed services only). */
+  service?: Service;
+  listener?: unknown;
+}
+
 export interface PackageQuery {
   address?: string;
   name?: string;
@@ -180,5 +195,7 @@ export interface Store {
   /** Findings imported from another scanner (Nessus plugin results), most severe first. */
   importedFindings(query?: ImportedFindingQuery): Promise<ImportedFindingRow[]>;
   packages(query?: PackageQuery): Promise<PackageRow[]>;
+  /** Every port one scan recorded (closed and filtered ones included), by host, protocol and port. */
+  observedPorts(scanId: number, query?: { address?: string }): Promise<ObservedPort[]>;
   close(): Promise<void>;
 }
