@@ -82,6 +82,10 @@ export abstract class BaseStore implements Store {
     return (await queries()).listObservedPorts(await this.reader(), scanId, query);
   }
 
+  async openBefore(scanId: number): Promise<Set<string>> {
+    return (await queries()).listOpenBefore(await this.reader(), scanId);
+  }
+
   /** Roll back any ingest still open, then close the connections. */
   async close(): Promise<void> {
     for (const ingest of [...this.#open]) await ingest.rollback().catch(() => undefined);

@@ -141,3 +141,16 @@ export async function listObservedPorts(db: Kysely<Database>, scanId: number, qu
   }
   return out.sort((a, b) => a.hostId - b.hostId || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) || a.port - b.port);
 }
+
+/** Ports some scan older than `scanId` saw open; open ports always have an observation row. */
+export async function listOpenBefore(db: Kysely<Database>, scanId: number): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('observations as o')
+    .innerJoin('hosts as h', 'h.id', 'o.host_id')
+    .select(['h.address', 'o.protocol', 'o.port'])
+    .distinct()
+    .where('o.scan_id', '<', scanId)
+    .where('o.state', '=', 'open')
+    .execute();
+  return new Set(rows.map((r) => `${r.address}/${r.protocol}/${r.port}`));
+}

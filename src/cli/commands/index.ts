@@ -1,5 +1,6 @@
 /** The command registry: one line per command. */
 import type { Command } from 'commander';
+import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
 import { listenersCommand } from './listeners.js';
 import { queryCommands } from './query.js';
@@ -15,4 +16,4 @@ export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands];
+export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand];
