@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
+import { findingKey, type FindingDraft } from '../src/core/finding.js';
 import { BACKENDS, Locations, countObserved, countRows, obs, port } from './helpers/store.js';
 
 const where = new Locations();
@@ -252,6 +253,62 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect((await store.observedPorts(b.id)).map((p) => `${p.address} ${p.port} ${p.state}`)).toEqual(['192.0.2.30 22 closed']);
     expect(await store.observedPorts(a.id, { address: '192.0.2.31' })).toHaveLength(2);
     expect(await store.observedPorts(b.id + 1)).toEqual([]);
+    await store.close();
+  });
+
+  it('keeps findings under stable keys: opens, updates, fixes only covered ports, reopens, and keeps the history', async () => {
+    const { store } = await fresh();
+    const ingest = await store.begin({ kind: 'scan', source: 'portolan', args: [], startedAt: T });
+    await ingest.add(obs('203.0.113.7', [port(22, 'open', { name: 'ssh' }), port(6379, 'open', { name: 'redis' })], T));
+    await ingest.add(obs('203.0.113.8', [port(80, 'open', { name: 'http' })], T));
+    await ingest.commit({ endedAt: T, status: 'done' });
+    const draft = (address: string, p: number, kind: FindingDraft['kind'], tier: FindingDraft['tier'], score: number, ref?: string): FindingDraft => ({
+      key: findingKey(address, 'tcp', p, kind, ref),
+      address,
+      protocol: 'tcp',
+      port: p,
+      kind,
+      ...(ref !== undefined && { ref, cve: { id: ref, cvss: 9.8, kev: true, confidence: 'confirmed' as const } }),
+      title: `t ${p} ${kind}\u001b[31m`,
+      tier,
+      score,
+      reasons: [{ rule: 'r', text: 'why "quoted" \\ \t', weight: score }],
+      service: { name: 'x', product: 'P', version: '1.0' },
+    });
+    const ssh = draft('203.0.113.7', 22, 'exposure', 'medium', 40);
+    const redis = draft('203.0.113.7', 6379, 'exposure', 'critical', 90);
+    const cve = draft('203.0.113.7', 22, 'vulnerability', 'high', 70, 'CVE-2024-6387');
+    const web = draft('203.0.113.8', 80, 'exposure', 'low', 10);
+    const covered = new Set(['203.0.113.7/tcp/22', '203.0.113.7/tcp/6379', '203.0.113.8/tcp/80']);
+    expect(await store.syncFindings([ssh, redis, cve, web, ssh], covered, T + 1)).toEqual({ opened: 4, updated: 0, reopened: 0, fixed: 0 });
+    const all = await store.findings();
+    expect(all.map((f) => `${f.tier} ${f.key}`)).toEqual(['critical 203.0.113.7/tcp/6379/exposure', 'high 203.0.113.7/tcp/22/vulnerability/CVE-2024-6387', 'medium 203.0.113.7/tcp/22/exposure', 'low 203.0.113.8/tcp/80/exposure']);
+    expect(all[1]).toMatchObject({ status: 'open', ref: 'CVE-2024-6387', cve: { id: 'CVE-2024-6387', kev: true }, service: { product: 'P' }, firstSeen: T + 1, lastSeen: T + 1 });
+    expect(all[1]?.reasons[0]?.text).toBe('why "quoted" \\ \t');
+    expect((await store.findings({ minTier: 'high' })).map((f) => f.port)).toEqual([6379, 22]);
+    expect(await store.findings({ address: '203.0.113.8' })).toHaveLength(1);
+
+    // The CVE is gone (upgraded) on a covered port: fixed. Port 80 was not covered this time: untouched.
+    expect(await store.syncFindings([ssh, redis], new Set(['203.0.113.7/tcp/22', '203.0.113.7/tcp/6379']), T + 2)).toEqual({ opened: 0, updated: 2, reopened: 0, fixed: 1 });
+    expect((await store.findings({ status: ['fixed'] })).map((f) => f.key)).toEqual([cve.key]);
+    expect((await store.findings({ status: ['open'] })).map((f) => f.key)).toContain(web.key);
+    // Back again: reopened, with the whole history kept.
+    expect(await store.syncFindings([ssh, redis, cve, web], covered, T + 3)).toEqual({ opened: 0, updated: 3, reopened: 1, fixed: 0 });
+    expect((await store.findingEvents(cve.key)).map((e) => `${e.status}:${e.note ?? ''}`)).toEqual(['open:found', 'fixed:no longer found', 'open:seen again after it was fixed']);
+
+    // An accepted risk stays out of the way until it expires; a false positive stays one.
+    expect(await store.setFindingStatus(redis.key, 'accepted', T + 4, 'internal cache, firewalled upstream', T + 10)).toBe(true);
+    expect(await store.setFindingStatus(web.key, 'false-positive', T + 4, 'lab host')).toBe(true);
+    expect(await store.setFindingStatus('203.0.113.9/tcp/1/exposure', 'accepted', T + 4)).toBe(false);
+    expect((await store.findings({ address: '203.0.113.7' })).find((f) => f.key === redis.key)).toMatchObject({ status: 'accepted', statusReason: 'internal cache, firewalled upstream', statusExpires: T + 10 });
+    await store.syncFindings([ssh, redis, cve, web], covered, T + 5);
+    expect((await store.findings()).find((f) => f.key === redis.key)?.status).toBe('accepted');
+    await store.syncFindings([ssh, redis, cve], covered, T + 11);
+    const after = await store.findings();
+    expect(after.find((f) => f.key === redis.key)).toMatchObject({ status: 'open' });
+    expect(after.find((f) => f.key === redis.key)?.statusReason).toBeUndefined();
+    expect(after.find((f) => f.key === web.key)?.status).toBe('false-positive');
+    expect((await store.findingEvents(redis.key)).map((e) => e.status)).toEqual(['open', 'accepted', 'open']);
     await store.close();
   });
 

@@ -4,6 +4,8 @@
  * says how it opens a write transaction, where it reads, and how it closes.
  */
 import type { Kysely } from 'kysely';
+import type { Finding, FindingDraft, FindingStatus } from '../core/finding.js';
+import type { FindingEvent, FindingQuery, FindingSync } from './findings.js';
 import { UsageError } from '../core/errors.js';
 import type { Database } from './schema.js';
 import type { BeginOptions, ObservedPort, ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
@@ -11,6 +13,7 @@ import { BufferedIngest, type BatchLimits, type IngestBackend } from './ingest.j
 
 /** The read queries, loaded with kysely on first use: a scan that only writes never loads either. */
 const queries = () => import('./queries.js');
+const findingQueries = () => import('./findings.js');
 
 /** A write transaction just begun, its scan row inserted. */
 export interface OpenedIngest {
@@ -84,6 +87,22 @@ export abstract class BaseStore implements Store {
 
   async openBefore(scanId: number): Promise<Set<string>> {
     return (await queries()).listOpenBefore(await this.reader(), scanId);
+  }
+
+  async syncFindings(drafts: readonly FindingDraft[], covered: ReadonlySet<string>, at: number): Promise<FindingSync> {
+    return (await findingQueries()).syncFindings(await this.reader(), drafts, covered, at);
+  }
+
+  async findings(query?: FindingQuery): Promise<Finding[]> {
+    return (await findingQueries()).listFindings(await this.reader(), query);
+  }
+
+  async setFindingStatus(key: string, status: Exclude<FindingStatus, 'fixed'>, at: number, reason?: string, expires?: number): Promise<boolean> {
+    return (await findingQueries()).setFindingStatus(await this.reader(), key, status, at, reason, expires);
+  }
+
+  async findingEvents(key: string): Promise<FindingEvent[]> {
+    return (await findingQueries()).listFindingEvents(await this.reader(), key);
   }
 
   /** Roll back any ingest still open, then close the connections. */

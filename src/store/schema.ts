@@ -112,6 +112,35 @@ export interface PackagesTable {
   seen_at: number | string;
 }
 
+export interface FindingsTable {
+  id: Generated<number>;
+  key: string;
+  host_id: number;
+  protocol: string;
+  port: number;
+  kind: string;
+  ref: string | null;
+  title: string;
+  tier: string;
+  tier_rank: number;
+  score: number;
+  reasons: unknown;
+  details: unknown;
+  status: string;
+  status_reason: string | null;
+  status_expires: number | string | null;
+  first_seen: number | string;
+  last_seen: number | string;
+}
+
+export interface FindingEventsTable {
+  id: Generated<number>;
+  finding_id: number;
+  at: number | string;
+  status: string;
+  note: string | null;
+}
+
 export interface Database {
   scans: ScansTable;
   hosts: HostsTable;
@@ -120,6 +149,8 @@ export interface Database {
   observed_ranges: ObservedRangesTable;
   imported_findings: ImportedFindingsTable;
   packages: PackagesTable;
+  findings: FindingsTable;
+  finding_events: FindingEventsTable;
 }
 
 function initial(dialect: Dialect): Migration {
@@ -259,6 +290,52 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
+/** Findings (issue 5): one row per stable key, and the history of each one's status. */
+function findings(dialect: Dialect): Migration {
+  const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+        dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey();
+      await db.schema
+        .createTable('findings')
+        .addColumn('id', 'integer', id)
+        .addColumn('key', 'text', (c) => c.notNull().unique())
+        .addColumn('host_id', 'integer', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('ref', 'text')
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('tier', 'text', (c) => c.notNull())
+        .addColumn('tier_rank', 'integer', (c) => c.notNull())
+        .addColumn('score', 'integer', (c) => c.notNull())
+        .addColumn('reasons', json, (c) => c.notNull())
+        .addColumn('details', json, (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_reason', 'text')
+        .addColumn('status_expires', 'bigint')
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('finding_events')
+        .addColumn('id', 'integer', id)
+        .addColumn('finding_id', 'integer', (c) => c.notNull().references('findings.id').onDelete('cascade'))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .execute();
+      await db.schema.createIndex('findings_host').on('findings').column('host_id').execute();
+      await db.schema.createIndex('finding_events_finding').on('finding_events').column('finding_id').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('finding_events').ifExists().execute();
+      await db.schema.dropTable('findings').ifExists().execute();
+    },
+  };
+}
+
 /** Names of migrations already applied; empty for a fresh database. */
 async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
   try {
@@ -274,7 +351,7 @@ async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
 export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   if (schemaIsCurrent(await appliedMigrations(db))) return;
   const provider: MigrationProvider = {
-    getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect) }),
+    getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_findings': findings(dialect) }),
   };
   // kysely looks for its own tables in every schema; name ours, or a kysely_migration elsewhere
   // on the server (another store's schema, public) would be taken for this store's.

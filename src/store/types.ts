@@ -2,6 +2,8 @@
  * The store: every scan, import and listener audit lands here, in one model. Two backends behind
  * this interface (SQLite by default, PostgreSQL with a postgres:// URL), one set of migrations.
  */
+import type { Finding, FindingDraft, FindingStatus } from '../core/finding.js';
+import type { FindingEvent, FindingQuery, FindingSync } from './findings.js';
 import type { ImportedFinding, InstalledPackage, Observation, Protocol, Service, Source } from '../core/model.js';
 import type { PortState } from '../core/status.js';
 
@@ -199,5 +201,15 @@ export interface Store {
   observedPorts(scanId: number, query?: { address?: string }): Promise<ObservedPort[]>;
   /** `address/protocol/port` of every port some scan older than `scanId` saw open. */
   openBefore(scanId: number): Promise<Set<string>>;
+  /**
+   * Store an assessment: update or open each draft's finding, reopen fixed ones that came back,
+   * and fix open ones on `covered` ports (`address/protocol/port`) that no draft names any more.
+   */
+  syncFindings(drafts: readonly FindingDraft[], covered: ReadonlySet<string>, at: number): Promise<FindingSync>;
+  /** Findings, most urgent first. */
+  findings(query?: FindingQuery): Promise<Finding[]>;
+  /** Accept a risk, mark a false positive or reopen; false for an unknown key. */
+  setFindingStatus(key: string, status: Exclude<FindingStatus, 'fixed'>, at: number, reason?: string, expires?: number): Promise<boolean>;
+  findingEvents(key: string): Promise<FindingEvent[]>;
   close(): Promise<void>;
 }
