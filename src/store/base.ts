@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Finding, FindingDraft, FindingStatus } from '../core/finding.js';
 import type { FindingEvent, FindingQuery, FindingSync } from './findings.js';
+import type { EpssRecord, KevRecord, VulnCandidate, VulnCounts, VulnRecord } from './vulns.js';
 import { UsageError } from '../core/errors.js';
 import type { Database } from './schema.js';
 import type { BeginOptions, ObservedPort, ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, Ingest, PackageQuery, PackageRow, ScanMeta, ScanRow, ServiceQuery, ServiceRow, Store } from './types.js';
@@ -14,6 +15,7 @@ import { BufferedIngest, type BatchLimits, type IngestBackend } from './ingest.j
 /** The read queries, loaded with kysely on first use: a scan that only writes never loads either. */
 const queries = () => import('./queries.js');
 const findingQueries = () => import('./findings.js');
+const vulnQueries = () => import('./vulns.js');
 
 /** A write transaction just begun, its scan row inserted. */
 export interface OpenedIngest {
@@ -103,6 +105,26 @@ export abstract class BaseStore implements Store {
 
   async findingEvents(key: string): Promise<FindingEvent[]> {
     return (await findingQueries()).listFindingEvents(await this.reader(), key);
+  }
+
+  async importVulns(records: readonly VulnRecord[]): Promise<number> {
+    return (await vulnQueries()).importVulns(await this.reader(), records);
+  }
+
+  async importKev(records: readonly KevRecord[]): Promise<number> {
+    return (await vulnQueries()).importKev(await this.reader(), records);
+  }
+
+  async importEpss(rows: AsyncIterable<EpssRecord> | Iterable<EpssRecord>): Promise<number> {
+    return (await vulnQueries()).importEpss(await this.reader(), rows);
+  }
+
+  async vulnCandidates(products: readonly { vendor: string; product: string }[]): Promise<VulnCandidate[]> {
+    return (await vulnQueries()).vulnCandidates(await this.reader(), products);
+  }
+
+  async vulnCounts(): Promise<VulnCounts> {
+    return (await vulnQueries()).vulnCounts(await this.reader());
   }
 
   /** Roll back any ingest still open, then close the connections. */

@@ -4,7 +4,7 @@
  */
 
 /** Migration names in order. A database holding a name not listed here was written by a newer portolan. */
-export const MIGRATION_NAMES = ['0001_initial', '0002_findings'] as const;
+export const MIGRATION_NAMES = ['0001_initial', '0002_assessment'] as const;
 
 /** Raised when the database holds migrations this build does not know. */
 export class NewerSchemaError extends Error {

@@ -141,6 +141,36 @@ export interface FindingEventsTable {
   note: string | null;
 }
 
+export interface VulnsTable {
+  id: string;
+  source: string;
+  published: number | string | null;
+  last_modified: number | string | null;
+  cvss: unknown;
+  description: string;
+  configurations: unknown;
+}
+
+export interface VulnProductsTable {
+  cve_id: string;
+  vendor: string;
+  product: string;
+}
+
+export interface KevTable {
+  cve_id: string;
+  date_added: string;
+  due_date: string | null;
+  ransomware: number;
+  name: string;
+}
+
+export interface EpssTable {
+  cve_id: string;
+  score: number;
+  percentile: number | null;
+}
+
 export interface Database {
   scans: ScansTable;
   hosts: HostsTable;
@@ -151,6 +181,10 @@ export interface Database {
   packages: PackagesTable;
   findings: FindingsTable;
   finding_events: FindingEventsTable;
+  vulns: VulnsTable;
+  vuln_products: VulnProductsTable;
+  kev: KevTable;
+  epss: EpssTable;
 }
 
 function initial(dialect: Dialect): Migration {
@@ -290,8 +324,8 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
-/** Findings (issue 5): one row per stable key, and the history of each one's status. */
-function findings(dialect: Dialect): Migration {
+/** The assessment: findings (one row per stable key, with the history of each one's status) and vulnerability data. */
+function assessment(dialect: Dialect): Migration {
   const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
   return {
     async up(db: Kysely<unknown>): Promise<void> {
@@ -326,12 +360,33 @@ function findings(dialect: Dialect): Migration {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('note', 'text')
         .execute();
+      // Vulnerability data (`portolan vulndb update`): CVEs with their NVD configurations, the
+      // vendor:product pairs their vulnerable CPEs name (to find candidates fast), KEV and EPSS.
+      await db.schema
+        .createTable('vulns')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('published', 'bigint')
+        .addColumn('last_modified', 'bigint')
+        .addColumn('cvss', json)
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('configurations', json, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('vuln_products')
+        .addColumn('cve_id', 'text', (c) => c.notNull().references('vulns.id').onDelete('cascade'))
+        .addColumn('vendor', 'text', (c) => c.notNull())
+        .addColumn('product', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('kev').addColumn('cve_id', 'text', (c) => c.primaryKey()).addColumn('date_added', 'text', (c) => c.notNull()).addColumn('due_date', 'text').addColumn('ransomware', 'integer', (c) => c.notNull()).addColumn('name', 'text', (c) => c.notNull()).execute();
+      await db.schema.createTable('epss').addColumn('cve_id', 'text', (c) => c.primaryKey()).addColumn('score', 'double precision', (c) => c.notNull()).addColumn('percentile', 'double precision').execute();
+      await db.schema.createIndex('vuln_products_name').on('vuln_products').columns(['product', 'vendor']).execute();
+      await db.schema.createIndex('vuln_products_cve').on('vuln_products').column('cve_id').execute();
       await db.schema.createIndex('findings_host').on('findings').column('host_id').execute();
       await db.schema.createIndex('finding_events_finding').on('finding_events').column('finding_id').execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      await db.schema.dropTable('finding_events').ifExists().execute();
-      await db.schema.dropTable('findings').ifExists().execute();
+      for (const table of ['epss', 'kev', 'vuln_products', 'vulns', 'finding_events', 'findings']) await db.schema.dropTable(table).ifExists().execute();
     },
   };
 }
@@ -351,7 +406,7 @@ async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
 export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   if (schemaIsCurrent(await appliedMigrations(db))) return;
   const provider: MigrationProvider = {
-    getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_findings': findings(dialect) }),
+    getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_assessment': assessment(dialect) }),
   };
   // kysely looks for its own tables in every schema; name ours, or a kysely_migration elsewhere
   // on the server (another store's schema, public) would be taken for this store's.

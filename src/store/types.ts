@@ -4,6 +4,7 @@
  */
 import type { Finding, FindingDraft, FindingStatus } from '../core/finding.js';
 import type { FindingEvent, FindingQuery, FindingSync } from './findings.js';
+import type { EpssRecord, KevRecord, VulnCandidate, VulnCounts, VulnRecord } from './vulns.js';
 import type { ImportedFinding, InstalledPackage, Observation, Protocol, Service, Source } from '../core/model.js';
 import type { PortState } from '../core/status.js';
 
@@ -211,5 +212,13 @@ export interface Store {
   /** Accept a risk, mark a false positive or reopen; false for an unknown key. */
   setFindingStatus(key: string, status: Exclude<FindingStatus, 'fixed'>, at: number, reason?: string, expires?: number): Promise<boolean>;
   findingEvents(key: string): Promise<FindingEvent[]>;
+  /** Add or replace CVEs. */
+  importVulns(records: readonly VulnRecord[]): Promise<number>;
+  /** Replace the KEV catalog, or the EPSS scores, with a new snapshot. */
+  importKev(records: readonly KevRecord[]): Promise<number>;
+  importEpss(rows: AsyncIterable<EpssRecord> | Iterable<EpssRecord>): Promise<number>;
+  /** CVEs whose vulnerable CPEs name one of these vendor:product pairs, with KEV and EPSS. */
+  vulnCandidates(products: readonly { vendor: string; product: string }[]): Promise<VulnCandidate[]>;
+  vulnCounts(): Promise<VulnCounts>;
   close(): Promise<void>;
 }
