@@ -329,7 +329,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect(await store.vulnCandidates([])).toEqual([]);
     // A new EPSS file is a new snapshot: what it lacks is gone.
     await store.importEpss((async function* () {
-      yield { cve: 'CVE-2024-6387', epss: 0.6 };
+      yield await Promise.resolve({ cve: 'CVE-2024-6387', epss: 0.6 });
     })());
     expect(await store.vulnCounts()).toEqual({ cves: 3, kev: 1, epss: 1 });
     expect((await store.vulnCandidates([{ vendor: 'openbsd', product: 'openssh' }]))[0]?.epss).toBeUndefined();

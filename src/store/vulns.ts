@@ -120,7 +120,7 @@ export async function importEpss(db: Kysely<Database>, rows: AsyncIterable<EpssR
         .execute();
       batch = new Map();
     };
-    for await (const r of rows) {
+    for await (const r of rows as AsyncIterable<EpssRecord>) {
       batch.set(r.cve, r);
       n++;
       if (batch.size >= CHUNK) await flush();
