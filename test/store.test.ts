@@ -316,7 +316,8 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     const { store } = await fresh();
     const config = [{ operator: 'OR', negate: false, nodes: [{ operator: 'OR', negate: false, cpeMatch: [{ vulnerable: true, criteria: 'cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:*', versionEndExcluding: '9.8p1' }] }] }];
     const cve = (id: string, product: string, description = 'd') => ({ id, source: 'nvd' as const, published: T, cvss: { version: '3.1', score: 8.1, severity: 'high', vector: 'CVSS:3.1/AV:N' }, description, configurations: config, products: [{ vendor: 'OpenBSD', product }, { vendor: 'openbsd', product }] });
-    expect(await store.importVulns([cve('CVE-2024-6387', 'openssh'), cve('CVE-2023-38408', 'openssh'), cve('CVE-2021-41617', 'other')])).toBe(3);
+    const fixedIn = [{ distro: 'debian', package: 'openssh-server', version: '1:9.2p1-2+deb12u3' }];
+    expect(await store.importVulns([{ ...cve('CVE-2024-6387', 'openssh'), source: 'builtin', fixedIn }, cve('CVE-2023-38408', 'openssh'), cve('CVE-2021-41617', 'other')])).toBe(3);
     await store.importVulns([cve('CVE-2023-38408', 'openssh', 'newer text\u0000 with "quotes"')]);
     expect(await store.importKev([{ cve: 'CVE-2024-6387', dateAdded: '2024-07-01', ransomware: false, name: 'regreSSHion' }])).toBe(1);
     expect(await store.importEpss([{ cve: 'CVE-2024-6387', epss: 0.5, percentile: 0.97 }, { cve: 'CVE-2023-38408', epss: 0.1 }])).toBe(2);
@@ -324,7 +325,8 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect(found.map((c) => c.id)).toEqual(['CVE-2023-38408', 'CVE-2024-6387']);
     expect(found[0]).toMatchObject({ description: 'newer text\ufffd with "quotes"', epss: { epss: 0.1 }, cvss: { score: 8.1 }, configurations: config });
     expect(found[0]?.kev).toBeUndefined();
-    expect(found[1]).toMatchObject({ kev: { dateAdded: '2024-07-01', ransomware: false }, epss: { epss: 0.5, percentile: 0.97 } });
+    expect(found[1]).toMatchObject({ source: 'builtin', fixedIn, kev: { dateAdded: '2024-07-01', ransomware: false }, epss: { epss: 0.5, percentile: 0.97 } });
+    expect(found[0]?.fixedIn).toBeUndefined();
     expect(await store.vulnCandidates([{ vendor: 'nobody', product: 'openssh' }])).toEqual([]);
     expect(await store.vulnCandidates([])).toEqual([]);
     // A new EPSS file is a new snapshot: what it lacks is gone.

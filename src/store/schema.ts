@@ -149,6 +149,7 @@ export interface VulnsTable {
   cvss: unknown;
   description: string;
   configurations: unknown;
+  fixed_in: unknown;
 }
 
 export interface VulnProductsTable {
@@ -371,6 +372,7 @@ function assessment(dialect: Dialect): Migration {
         .addColumn('cvss', json)
         .addColumn('description', 'text', (c) => c.notNull())
         .addColumn('configurations', json, (c) => c.notNull())
+        .addColumn('fixed_in', json)
         .execute();
       await db.schema
         .createTable('vuln_products')

@@ -20,6 +20,8 @@ export interface VulnRecord {
   configurations: unknown;
   /** vendor:product pairs named by the CVE's vulnerable CPEs (lower case). */
   products: { vendor: string; product: string }[];
+  /** Distribution fixes (`{ distro, package, version }`), where known (the built-in data). */
+  fixedIn?: { distro: string; package: string; version: string }[];
 }
 
 export interface KevRecord {
@@ -74,6 +76,7 @@ export async function importVulns(db: Kysely<Database>, records: readonly VulnRe
             cvss: r.cvss === undefined ? null : jsonText(r.cvss),
             description: cleanText(r.description, 4096),
             configurations: jsonText(r.configurations) ?? '[]',
+            fixed_in: r.fixedIn === undefined ? null : jsonText(r.fixedIn),
           })),
         )
         .execute();
@@ -150,13 +153,15 @@ export async function vulnCandidates(db: Kysely<Database>, products: readonly { 
       .selectFrom('vulns as v')
       .leftJoin('kev as k', 'k.cve_id', 'v.id')
       .leftJoin('epss as e', 'e.cve_id', 'v.id')
-      .select(['v.id', 'v.source', 'v.published', 'v.last_modified', 'v.cvss', 'v.description', 'v.configurations', 'k.date_added', 'k.due_date', 'k.ransomware', 'k.name', 'e.score', 'e.percentile'])
+      .select(['v.id', 'v.source', 'v.published', 'v.last_modified', 'v.cvss', 'v.description', 'v.configurations', 'v.fixed_in', 'k.date_added', 'k.due_date', 'k.ransomware', 'k.name', 'e.score', 'e.percentile'])
       .where('v.id', 'in', part)
       .execute();
     for (const r of rows) {
       const c: VulnCandidate = { id: r.id, source: r.source === 'builtin' ? 'builtin' : 'nvd', description: r.description, configurations: parseJson(r.configurations) ?? [] };
       if (r.published !== null) c.published = Number(r.published);
       if (r.last_modified !== null) c.lastModified = Number(r.last_modified);
+      const fixedIn = parseJson(r.fixed_in);
+      if (Array.isArray(fixedIn)) c.fixedIn = fixedIn as NonNullable<VulnCandidate['fixedIn']>;
       const cvss = parseJson(r.cvss);
       if (cvss !== undefined && cvss !== null && typeof cvss === 'object') c.cvss = cvss as NonNullable<VulnCandidate['cvss']>;
       if (r.date_added !== null) c.kev = { cve: r.id, dateAdded: r.date_added, ransomware: Number(r.ransomware) === 1, name: r.name ?? '', ...(r.due_date !== null && { dueDate: r.due_date }) };
