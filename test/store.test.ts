@@ -280,7 +280,7 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     const cve = draft('203.0.113.7', 22, 'vulnerability', 'high', 70, 'CVE-2024-6387');
     const web = draft('203.0.113.8', 80, 'exposure', 'low', 10);
     const covered = new Set(['203.0.113.7/tcp/22', '203.0.113.7/tcp/6379', '203.0.113.8/tcp/80']);
-    expect(await store.syncFindings([ssh, redis, cve, web, ssh], covered, T + 1)).toEqual({ opened: 4, updated: 0, reopened: 0, fixed: 0 });
+    expect(await store.syncFindings([ssh, redis, cve, web, ssh], covered, T + 1)).toEqual({ opened: 4, updated: 0, unchanged: 0, reopened: 0, fixed: 0 });
     const all = await store.findings();
     expect(all.map((f) => `${f.tier} ${f.key}`)).toEqual(['critical 203.0.113.7/tcp/6379/exposure', 'high 203.0.113.7/tcp/22/vulnerability/CVE-2024-6387', 'medium 203.0.113.7/tcp/22/exposure', 'low 203.0.113.8/tcp/80/exposure']);
     expect(all[1]).toMatchObject({ status: 'open', ref: 'CVE-2024-6387', cve: { id: 'CVE-2024-6387', kev: true }, service: { product: 'P' }, firstSeen: T + 1, lastSeen: T + 1 });
@@ -289,11 +289,14 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     expect(await store.findings({ address: '203.0.113.8' })).toHaveLength(1);
 
     // The CVE is gone (upgraded) on a covered port: fixed. Port 80 was not covered this time: untouched.
-    expect(await store.syncFindings([ssh, redis], new Set(['203.0.113.7/tcp/22', '203.0.113.7/tcp/6379']), T + 2)).toEqual({ opened: 0, updated: 2, reopened: 0, fixed: 1 });
+    expect(await store.syncFindings([{ ...ssh, score: 41 }, redis], new Set(['203.0.113.7/tcp/22', '203.0.113.7/tcp/6379']), T + 2)).toEqual({ opened: 0, updated: 1, unchanged: 1, reopened: 0, fixed: 1 });
+    // Unchanged means untouched, last seen included.
+    expect((await store.findings()).find((f) => f.key === redis.key)?.lastSeen).toBe(T + 1);
+    expect((await store.findings()).find((f) => f.key === ssh.key)?.lastSeen).toBe(T + 2);
     expect((await store.findings({ status: ['fixed'] })).map((f) => f.key)).toEqual([cve.key]);
     expect((await store.findings({ status: ['open'] })).map((f) => f.key)).toContain(web.key);
     // Back again: reopened, with the whole history kept.
-    expect(await store.syncFindings([ssh, redis, cve, web], covered, T + 3)).toEqual({ opened: 0, updated: 3, reopened: 1, fixed: 0 });
+    expect(await store.syncFindings([ssh, redis, cve, web], covered, T + 3)).toEqual({ opened: 0, updated: 1, unchanged: 2, reopened: 1, fixed: 0 });
     expect((await store.findingEvents(cve.key)).map((e) => `${e.status}:${e.note ?? ''}`)).toEqual(['open:found', 'fixed:no longer found', 'open:seen again after it was fixed']);
 
     // An accepted risk stays out of the way until it expires; a false positive stays one.

@@ -88,3 +88,44 @@ function wellFormed(_key: string, value: unknown): unknown {
 export function toJsonLine(value: unknown): string {
   return JSON.stringify(value, wellFormed).replace(JSON_EXTRA_RE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * Characters that Markdown (CommonMark, GFM, GitHub's extensions) reads as markup anywhere in a
+ * line: the escape character, code spans, emphasis, links and images, table cells, strikethrough,
+ * GitHub math (`$`), headings' closing `#`, and HTML (`<`, `>`, `&`, which become entities).
+ */
+const MD_INLINE = /[\\`*_[\]|~$#<>&]/;
+const MD_RE = new RegExp(`${MD_INLINE.source}|${UNSAFE.source}`, 'gu');
+const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+function mdReplace(ch: string): string {
+  const entity = HTML_ENTITIES[ch];
+  if (entity !== undefined) return entity;
+  return MD_INLINE.test(ch) ? `\\${ch}` : visible(ch);
+}
+
+/**
+ * Escapes text for one line of Markdown: a table cell, a list item, a heading or a paragraph.
+ * Markup characters get a backslash (`\|`, `` \` ``, `\[`, `\*`, `\$`, …), `<`, `>` and `&` become
+ * entities so no HTML or autolink survives, and control, line-break and bidi characters become
+ * visible escapes as in {@link escapeTerminal}, so the text cannot end its line, row or block.
+ * Leading and trailing spaces are dropped (leading ones would start an indented code block in a
+ * list item), and a list marker, an ordered-list number or a setext underline at the start is
+ * escaped so the text cannot open a block of its own. Bare URLs may still be autolinked by GFM.
+ */
+export function escapeMarkdown(s: string): string {
+  const out = s.replace(/^ +| +$/g, '').replace(MD_RE, mdReplace);
+  return out.replace(/^([+\-=])/, '\\$1').replace(/^(\d{1,9})([.)])(?=\s|\\|$)/, '$1\\$2');
+}
+
+/**
+ * At most `max` UTF-16 code units of `s` (a surrogate pair is never split), followed by a note of
+ * how much was cut. Renderers clip text from the network so one huge banner cannot swamp a report.
+ */
+export function clipText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = Math.max(0, Math.floor(max));
+  const last = s.charCodeAt(end - 1);
+  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--;
+  return `${s.slice(0, end)}… (${s.length - end} more characters)`;
+}

@@ -19,7 +19,9 @@ export interface FindingQuery {
 
 export interface FindingSync {
   opened: number;
+  /** Findings whose tier, score, title, reasons or details changed (last seen moves only then). */
   updated: number;
+  unchanged: number;
   reopened: number;
   fixed: number;
 }
@@ -68,6 +70,16 @@ async function event(db: Db, findingId: number, at: number, status: FindingStatu
   await db.insertInto('finding_events').values({ finding_id: findingId, at, status, note: note === undefined ? null : cleanText(note, 1024) }).execute();
 }
 
+/** Deep equality of two JSON values, whatever their key order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
 /** `address/protocol/port` of a finding or a draft. */
 function portOf(f: { address: string; protocol: string; port: number }): string {
   return `${f.address}/${f.protocol}/${f.port}`;
@@ -79,7 +91,7 @@ function portOf(f: { address: string; protocol: string; port: number }): string 
  * passed is open again.
  */
 export async function syncFindings(db: Kysely<Database>, drafts: readonly FindingDraft[], covered: ReadonlySet<string>, at: number): Promise<FindingSync> {
-  const counts: FindingSync = { opened: 0, updated: 0, reopened: 0, fixed: 0 };
+  const counts: FindingSync = { opened: 0, updated: 0, unchanged: 0, reopened: 0, fixed: 0 };
   await db.transaction().execute(async (trx) => {
     const hostIds = new Map<string, number>();
     for (const a of new Set(drafts.map((d) => d.address))) {
@@ -119,6 +131,18 @@ export async function syncFindings(db: Kysely<Database>, drafts: readonly Findin
       }
       const expired = old.status === 'accepted' && old.status_expires !== null && num(old.status_expires) <= at;
       const reopen = old.status === 'fixed' || expired;
+      // The same assessment again changes nothing, last seen included (JSON compared as parsed:
+      // PostgreSQL's jsonb reorders keys).
+      const same =
+        old.title === columns.title &&
+        old.tier === columns.tier &&
+        num(old.score) === columns.score &&
+        sameJson(parseJson(old.reasons), parseJson(columns.reasons)) &&
+        sameJson(parseJson(old.details), parseJson(columns.details));
+      if (!reopen && same) {
+        counts.unchanged++;
+        continue;
+      }
       await trx
         .updateTable('findings')
         .set(reopen ? { ...columns, status: 'open', status_reason: null, status_expires: null } : columns)

@@ -1,6 +1,7 @@
 /** The command registry: one line per command. */
 import type { Command } from 'commander';
 import { diffCommand } from './diff.js';
+import { findingsCommand } from './findings.js';
 import { vulndbCommand } from './vulndb.js';
 import { importCommand } from './import.js';
 import { listenersCommand } from './listeners.js';
@@ -17,4 +18,4 @@ export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand, vulndbCommand];
+export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand, vulndbCommand, findingsCommand];

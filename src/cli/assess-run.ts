@@ -1,0 +1,115 @@
+/**
+ * One assessment of the whole store: every service the store knows, the vulnerabilities its CPEs
+ * match (with the host's packages for backports), the policy when one is given, ranked into
+ * findings and synced under their stable keys. Every port the store knows counts as covered: a
+ * finding whose port is now closed, or whose CVE no longer matches, is fixed.
+ */
+import { splitCpe23, fromCpe22 } from '../core/cpe.js';
+import type { ListenerInfo, Service } from '../core/model.js';
+import { deriveFindings, type ServiceSubject } from '../assess/findings.js';
+import { checkPolicy, zoneOf, type Policy } from '../assess/policy.js';
+import { matchVulns, type InstalledPackageVersion } from '../assess/vuln-match.js';
+import type { FindingSync } from '../store/findings.js';
+import type { ServiceRow, Store } from '../store/types.js';
+import type { VulnCandidate } from '../store/vulns.js';
+
+/** vendor:product of a CPE (2.3 or 2.2), lower case, as the vulnerability index keeps it. */
+function productOf(cpe: string): { vendor: string; product: string } | undefined {
+  const name = cpe.startsWith('cpe:/') ? fromCpe22(cpe) : cpe;
+  const f = name === undefined ? undefined : splitCpe23(name);
+  const vendor = f?.[1]?.toLowerCase();
+  const product = f?.[2]?.toLowerCase();
+  if (vendor === undefined || product === undefined || vendor === '*' || product === '*') return undefined;
+  return { vendor, product };
+}
+
+/** The service as the model holds it, from the merged row. */
+function serviceOf(row: ServiceRow): Service | undefined {
+  if (row.service !== undefined && typeof row.service === 'object') return { ...row.service, cpe: Array.isArray(row.service.cpe) ? row.service.cpe : row.cpe };
+  if (row.name === undefined) return undefined;
+  const s: Service = { name: row.name, method: row.method ?? 'table', confidence: row.confidence, cpe: row.cpe };
+  if (row.product !== undefined) s.product = row.product;
+  if (row.version !== undefined) s.version = row.version;
+  return s;
+}
+
+export interface AssessResult extends FindingSync {
+  services: number;
+  findings: number;
+}
+
+export async function assessStore(store: Store, opts: { policy?: Policy; at?: number } = {}): Promise<AssessResult> {
+  const at = opts.at ?? Date.now();
+  const rows = await store.services();
+  const open = rows.filter((r) => r.state === 'open');
+  // Candidates for every product any open service names, fetched once.
+  const products = new Map<string, { vendor: string; product: string }>();
+  for (const r of open) {
+    for (const c of serviceOf(r)?.cpe ?? []) {
+      const p = productOf(c);
+      if (p !== undefined) products.set(`${p.vendor}:${p.product}`, p);
+    }
+  }
+  const candidates = products.size === 0 ? [] : await store.vulnCandidates([...products.values()]);
+  const byProduct = new Map<string, VulnCandidate[]>();
+  for (const c of candidates) {
+    for (const config of Array.isArray(c.configurations) ? (c.configurations as { nodes?: { cpeMatch?: { criteria?: string }[] }[] }[]) : []) {
+      for (const node of config.nodes ?? []) {
+        for (const m of node.cpeMatch ?? []) {
+          const p = typeof m.criteria === 'string' ? productOf(m.criteria) : undefined;
+          if (p === undefined) continue;
+          const list = byProduct.get(`${p.vendor}:${p.product}`) ?? [];
+          if (!list.includes(c)) list.push(c);
+          byProduct.set(`${p.vendor}:${p.product}`, list);
+        }
+      }
+    }
+  }
+  // Installed packages of audited hosts, for backport checks.
+  const packages = new Map<string, InstalledPackageVersion[]>();
+  for (const p of await store.packages()) {
+    const list = packages.get(p.address) ?? [];
+    list.push({ name: p.name, version: p.version, manager: p.manager });
+    packages.set(p.address, list);
+  }
+  const policyCheck = opts.policy === undefined ? undefined : checkPolicy(opts.policy, open.map((r) => ({ address: r.address, protocol: r.protocol, port: r.port, state: r.state, ...(r.name !== undefined && { name: r.name }) })));
+  const unexpected = new Set(policyCheck?.unexpected.map((u) => `${u.address}/${u.protocol}/${u.port}`) ?? []);
+  const unexpectedPerHost = new Map<string, number>();
+  for (const u of policyCheck?.unexpected ?? []) unexpectedPerHost.set(u.address, (unexpectedPerHost.get(u.address) ?? 0) + 1);
+
+  const subjects: ServiceSubject[] = open.map((r) => {
+    const service = serviceOf(r);
+    const s: ServiceSubject = { address: r.address, protocol: r.protocol, port: r.port, state: r.state };
+    if (service !== undefined) {
+      s.service = service;
+      const mine = new Set<VulnCandidate>();
+      for (const c of service.cpe) {
+        const p = productOf(c);
+        for (const v of p === undefined ? [] : (byProduct.get(`${p.vendor}:${p.product}`) ?? [])) mine.add(v);
+      }
+      if (mine.size > 0) {
+        const vulns = matchVulns(
+          { service, ...(packages.has(r.address) && { packages: packages.get(r.address)! }) },
+          [...mine].map((v) => ({ id: v.id, configurations: v.configurations, description: v.description, ...(v.cvss && { cvss: { score: v.cvss.score } }), ...(v.kev && { kev: true }), ...(v.epss && { epss: { epss: v.epss.epss } }), ...(v.fixedIn && { fixedIn: v.fixedIn }) })),
+        );
+        if (vulns.length > 0) s.vulns = vulns;
+      }
+    }
+    const listener = r.listener as ListenerInfo | undefined;
+    if (listener !== undefined && typeof listener === 'object' && typeof listener.scope === 'string') {
+      s.listenerScope = listener.scope;
+      if (typeof listener.bindAddress === 'string') s.bindAddress = listener.bindAddress;
+    }
+    if (opts.policy !== undefined) {
+      const zone = zoneOf(opts.policy, r.address);
+      if (zone !== undefined) s.zone = zone;
+      s.expected = !unexpected.has(`${r.address}/${r.protocol}/${r.port}`);
+      s.unexpectedOnHost = unexpectedPerHost.get(r.address) ?? 0;
+    }
+    return s;
+  });
+  const drafts = deriveFindings(subjects);
+  const covered = new Set(rows.map((r) => `${r.address}/${r.protocol}/${r.port}`));
+  const sync = await store.syncFindings(drafts, covered, at);
+  return { ...sync, services: open.length, findings: drafts.length };
+}
