@@ -5,8 +5,10 @@ import { findingsCommand } from './findings.js';
 import { vulndbCommand } from './vulndb.js';
 import { importCommand } from './import.js';
 import { listenersCommand } from './listeners.js';
+import { policyCommands } from './policy.js';
 import { queryCommands } from './query.js';
 import { scanCommand } from './scan.js';
+import { verifyCommand } from './verify.js';
 
 /** What every command gets: the raw argv (recorded in outputs and checkpoints) and a way to set the exit code. */
 export interface CliContext {
@@ -18,4 +20,4 @@ export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand, vulndbCommand, findingsCommand];
+export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand, vulndbCommand, findingsCommand, verifyCommand, policyCommands];

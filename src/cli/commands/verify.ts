@@ -1,0 +1,166 @@
+/**
+ * `portolan verify [KEY…] [--since SCAN]`: prove a fix held. Re-scans exactly the host:ports
+ * behind the chosen findings (all open ones by default) with a real `portolan scan` — the same
+ * scope file, detection and store — then assesses the store again and says, per finding, fixed
+ * (the port is closed or filtered now, or the CVE no longer matches) or still open, with what the
+ * scan saw. Verifying twice with nothing changed changes nothing. Exit 0 when nothing is still
+ * open, 1 when something is, 2 on an error.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { Finding } from '../../core/finding.js';
+import { UsageError, quoteToken } from '../../core/errors.js';
+import { escapeTerminal } from '../../core/escape.js';
+import { assessStore } from '../assess-run.js';
+import { tolerateClosedStdout } from '../stdout.js';
+import { addStoreOptions, openCliStore } from '../store-location.js';
+import { addFormatOptions, pickFormat, renderRows, type Column } from '../tabular.js';
+import type { CliCommand, CliContext } from './index.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/portolan.js', import.meta.url));
+
+interface Options {
+  db?: string;
+  since?: string;
+  scope?: string;
+  format?: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+interface Seen {
+  state: string;
+  reason: string;
+  service?: string;
+}
+
+export interface Verdict {
+  key: string;
+  result: 'fixed' | 'still open' | 'accepted' | 'false positive';
+  evidence: string;
+  tier: string;
+  title: string;
+}
+
+const COLUMNS: readonly Column<Verdict>[] = [
+  { header: 'RESULT', value: (v) => v.result },
+  { header: 'KEY', value: (v) => v.key },
+  { header: 'EVIDENCE', value: (v) => v.evidence },
+  { header: 'TITLE', value: (v) => v.title },
+];
+
+/** Run `portolan scan` on `hosts` × `ports`; resolves to what it saw per `address/protocol/port`. */
+function rescan(hosts: string[], ports: number[], o: Options, seen: Map<string, Seen>): Promise<void> {
+  const args = [BIN, 'scan', ...hosts, '-p', ports.join(','), '-Pn', '--no-progress', '-oJ', '-'];
+  if (o.db !== undefined) args.push('--db', o.db);
+  if (o.scope !== undefined) args.push('--scope', o.scope);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      if (out.length < 64 * 1024 * 1024) out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (err.length < 64 * 1024) err += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        // The scan's own one-line message (out of scope, bad --db, …) is the user's answer.
+        const line = err.trim().split('\n').pop() ?? '';
+        reject(new UsageError('E_VERIFY', `the verification scan failed (exit ${code ?? 'signal'}): ${line.replace(/^portolan: /, '')}`));
+        return;
+      }
+      for (const text of out.split('\n')) {
+        if (!text.startsWith('{"type":"port"')) continue;
+        const p = JSON.parse(text) as { ip: string; port: number; proto: string; state: string; reason: string; service?: { name?: string; product?: string; version?: string } };
+        const svc = p.service === undefined ? undefined : [p.service.product ?? p.service.name, p.service.version].filter((x) => x !== undefined && x !== '').join(' ');
+        seen.set(`${p.ip}/${p.proto}/${p.port}`, { state: p.state, reason: p.reason, ...(svc !== undefined && svc !== '' && { service: svc }) });
+      }
+      resolve();
+    });
+  });
+}
+
+async function verify(keys: string[], o: Options): Promise<{ verdicts: Verdict[]; stillOpen: number }> {
+  let chosen: Finding[];
+  const store = await openCliStore(o.db);
+  try {
+    const all = await store.findings({ status: ['open', 'accepted', 'fixed', 'false-positive'] });
+    if (keys.length > 0) {
+      chosen = keys.map((k) => {
+        const f = all.find((x) => x.key === k);
+        if (f === undefined) throw new UsageError('E_USAGE', `no finding ${quoteToken(k)} in the store; portolan findings --format json lists the keys`, { token: k });
+        return f;
+      });
+    } else {
+      chosen = all.filter((f) => f.status === 'open');
+      if (o.since !== undefined) {
+        const id = Number(o.since);
+        const scan = (await store.scans()).find((s) => s.id === id);
+        if (!Number.isInteger(id) || scan === undefined) throw new UsageError('E_USAGE', `--since ${quoteToken(o.since)}: no such scan in the store; portolan scans lists them`, { token: o.since });
+        chosen = chosen.filter((f) => f.firstSeen >= scan.startedAt);
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  if (chosen.length === 0) return { verdicts: [], stillOpen: 0 };
+  // Hosts that need the same ports share one scan.
+  const portsByHost = new Map<string, Set<number>>();
+  for (const f of chosen) {
+    if (f.protocol !== 'tcp') continue;
+    const set = portsByHost.get(f.address) ?? new Set<number>();
+    set.add(f.port);
+    portsByHost.set(f.address, set);
+  }
+  const groups = new Map<string, { hosts: string[]; ports: number[] }>();
+  for (const [host, set] of portsByHost) {
+    const ports = [...set].sort((a, b) => a - b);
+    const g = groups.get(ports.join(',')) ?? { hosts: [], ports };
+    g.hosts.push(host);
+    groups.set(ports.join(','), g);
+  }
+  const seen = new Map<string, Seen>();
+  for (const g of groups.values()) await rescan(g.hosts, g.ports, o, seen);
+  const after = await openCliStore(o.db);
+  let now: Finding[];
+  try {
+    await assessStore(after);
+    now = await after.findings({ status: ['open', 'accepted', 'fixed', 'false-positive'] });
+  } finally {
+    await after.close();
+  }
+  const verdicts: Verdict[] = chosen.map((f) => {
+    const current = now.find((x) => x.key === f.key) ?? f;
+    const s = seen.get(`${f.address}/${f.protocol}/${f.port}`);
+    const evidence = s === undefined ? (f.protocol === 'tcp' ? 'not scanned' : 'udp is not re-scanned') : `${s.state} (${s.reason})${s.service !== undefined ? `: ${escapeTerminal(s.service)}` : ''}`;
+    const result: Verdict['result'] = current.status === 'fixed' ? 'fixed' : current.status === 'accepted' ? 'accepted' : current.status === 'false-positive' ? 'false positive' : 'still open';
+    return { key: f.key, result, evidence, tier: current.tier, title: current.title };
+  });
+  return { verdicts, stillOpen: verdicts.filter((v) => v.result === 'still open').length };
+}
+
+function defineVerify(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('verify')
+    .description('re-scan the host:ports behind findings (all open ones by default) and mark each fixed or still open (exit 1 if any is)')
+    .argument('[keys...]', 'finding keys (portolan findings --format json lists them)')
+    .option('--since <scan-id>', 'only open findings first seen since this scan')
+    .option('--scope <file>', 'the scope file the verification scan must stay within (as portolan scan --scope)');
+  addStoreOptions(cmd, false);
+  addFormatOptions(cmd);
+  cmd.action(async (keys: string[], o: Options) => {
+    const format = pickFormat(o);
+    const { verdicts, stillOpen } = await verify(keys, o);
+    tolerateClosedStdout();
+    if (format === 'table' && verdicts.length === 0) process.stdout.write('nothing to verify: no open findings\n');
+    else process.stdout.write(renderRows(format, COLUMNS, verdicts));
+    if (stillOpen > 0) process.stderr.write(`portolan: ${stillOpen} finding${stillOpen === 1 ? '' : 's'} still open\n`);
+    ctx.setExitCode(stillOpen > 0 ? 1 : 0);
+  });
+}
+
+export const verifyCommand: CliCommand = { register: defineVerify };
