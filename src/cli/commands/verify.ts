@@ -77,7 +77,9 @@ function rescan(hosts: string[], ports: number[], o: Options, seen: Map<string, 
         if (!text.startsWith('{"type":"port"')) continue;
         const p = JSON.parse(text) as { ip: string; port: number; proto: string; state: string; reason: string; service?: { name?: string; product?: string; version?: string } };
         const svc = p.service === undefined ? undefined : [p.service.product ?? p.service.name, p.service.version].filter((x) => x !== undefined && x !== '').join(' ');
-        seen.set(`${p.ip}/${p.proto}/${p.port}`, { state: p.state, reason: p.reason, ...(svc !== undefined && svc !== '' && { service: svc }) });
+        // A closed port's service is only the port table's guess: not evidence of anything.
+        const named = p.state === 'open' && svc !== undefined && svc !== '';
+        seen.set(`${p.ip}/${p.proto}/${p.port}`, { state: p.state, reason: p.reason, ...(named && { service: svc }) });
       }
       resolve();
     });
