@@ -341,6 +341,25 @@ describe.each(BACKENDS)('store on %s', (kind) => {
     await store.close();
   });
 
+  it('knows which ports some scan saw filtered on hosts with open services', async () => {
+    const { store } = await fresh();
+    const meta = { kind: 'scan' as const, source: 'portolan' as const, args: [], startedAt: T };
+    for (const [i, states] of [['open', 'filtered'], ['filtered', 'filtered'], ['open', 'filtered']].entries()) {
+      const ingest = await store.begin(meta);
+      await ingest.add(obs('192.0.2.40', [port(443, states[0] as 'open'), port(8443, states[1] as 'filtered')], T + i));
+      await ingest.add(obs('192.0.2.41', [port(25, 'filtered')], T + i));
+      await ingest.commit({ endedAt: T + i, status: 'done' });
+    }
+    const seen = await store.filteredSightings();
+    // 443: open, filtered, open again (an observation row: services knows it); 8443 from ranges.
+    expect(seen.get('192.0.2.40/tcp/443')).toBe(T + 1);
+    expect(seen.get('192.0.2.40/tcp/8443')).toBe(T + 2);
+    // A host without any open service is of no interest here.
+    expect(seen.has('192.0.2.41/tcp/25')).toBe(false);
+    expect((await store.services({ port: 443 }))[0]).toMatchObject({ state: 'open', firstSeen: T });
+    await store.close();
+  });
+
   it('orders findings most severe first and filters them by scan', async () => {
     const { store } = await fresh();
     const f = (pluginId: string, severity: number, port: number) => ({ protocol: 'tcp' as const, port, pluginId, pluginName: `p${pluginId}`, severity, cves: [] });

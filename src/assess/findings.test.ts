@@ -50,4 +50,12 @@ describe('deriveFindings', () => {
     expect(out.filter((f) => f.kind === 'vulnerability')).toHaveLength(500);
     expect(out.filter((f) => f.kind === 'check')).toHaveLength(0);
   });
+
+  it('says so when a service is open from some vantage points and filtered from others', () => {
+    const [plain] = deriveFindings([{ ...redis, vulns: [] }]);
+    const [mixed] = deriveFindings([{ ...redis, vulns: [], filteredButReachable: true }]);
+    expect(plain?.reasons.map((r) => r.rule)).not.toContain('filtered-but-reachable');
+    expect(mixed?.reasons.map((r) => r.rule)).toContain('filtered-but-reachable');
+    expect(mixed!.score).toBeGreaterThan(plain!.score);
+  });
 });

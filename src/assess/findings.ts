@@ -34,6 +34,8 @@ export interface ServiceSubject {
   expected?: boolean;
   /** Services on this host the policy does not allow. */
   unexpectedOnHost?: number;
+  /** Open from some vantage points, filtered from others. */
+  filteredButReachable?: boolean;
 }
 
 const MAX_VULNS_PER_SERVICE = 500;
@@ -73,6 +75,7 @@ function base(s: ServiceSubject): AssessInput {
   if (s.bindAddress !== undefined) input.bindAddress = s.bindAddress;
   if (s.expected !== undefined) input.expected = s.expected;
   if (s.unexpectedOnHost !== undefined) input.unexpectedOnHost = s.unexpectedOnHost;
+  if (s.filteredButReachable === true) input.filteredButReachable = true;
   return input;
 }
 

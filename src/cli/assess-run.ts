@@ -72,6 +72,8 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
     list.push({ name: p.name, version: p.version, manager: p.manager });
     packages.set(p.address, list);
   }
+  // Open now, yet seen filtered by some scan while it was open: reachable from some places only.
+  const filtered = await store.filteredSightings();
   const policyCheck = opts.policy === undefined ? undefined : checkPolicy(opts.policy, open.map((r) => ({ address: r.address, protocol: r.protocol, port: r.port, state: r.state, ...(r.name !== undefined && { name: r.name }) })));
   const unexpected = new Set(policyCheck?.unexpected.map((u) => `${u.address}/${u.protocol}/${u.port}`) ?? []);
   const unexpectedPerHost = new Map<string, number>();
@@ -95,6 +97,8 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
         if (vulns.length > 0) s.vulns = vulns;
       }
     }
+    const filteredAt = filtered.get(`${r.address}/${r.protocol}/${r.port}`);
+    if (filteredAt !== undefined && filteredAt >= r.firstSeen) s.filteredButReachable = true;
     const listener = r.listener as ListenerInfo | undefined;
     if (listener !== undefined && typeof listener === 'object' && typeof listener.scope === 'string') {
       s.listenerScope = listener.scope;

@@ -87,6 +87,10 @@ export abstract class BaseStore implements Store {
     return (await queries()).listObservedPorts(await this.reader(), scanId, query);
   }
 
+  async filteredSightings(): Promise<Map<string, number>> {
+    return (await queries()).listFilteredSightings(await this.reader());
+  }
+
   async openBefore(scanId: number): Promise<Set<string>> {
     return (await queries()).listOpenBefore(await this.reader(), scanId);
   }

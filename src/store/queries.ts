@@ -154,3 +154,40 @@ export async function listOpenBefore(db: Kysely<Database>, scanId: number): Prom
     .execute();
   return new Set(rows.map((r) => `${r.address}/${r.protocol}/${r.port}`));
 }
+
+/**
+ * Ports some scan saw filtered, with the newest time it did, on hosts that have an open service:
+ * with the merged view saying open, they are reachable from some vantage points and not others.
+ */
+export async function listFilteredSightings(db: Kysely<Database>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const note = (key: string, at: number): void => {
+    if (at > (out.get(key) ?? -Infinity)) out.set(key, at);
+  };
+  const openHosts = db.selectFrom('services').select('host_id').where('state', '=', 'open');
+  const rows = await db
+    .selectFrom('observations as o')
+    .innerJoin('hosts as h', 'h.id', 'o.host_id')
+    .select(['h.address', 'o.protocol', 'o.port', 'o.observed_at'])
+    .where('o.state', '=', 'filtered')
+    .where('o.host_id', 'in', openHosts)
+    .execute();
+  for (const r of rows) note(`${r.address}/${r.protocol}/${r.port}`, Number(r.observed_at));
+  const ranges = await db
+    .selectFrom('observed_ranges as r')
+    .innerJoin('hosts as h', 'h.id', 'r.host_id')
+    .select(['h.address', 'r.protocol', 'r.ports', 'r.observed_at'])
+    .where('r.state', '=', 'filtered')
+    .where('r.host_id', 'in', openHosts)
+    .execute();
+  for (const r of ranges) {
+    let ports: number[];
+    try {
+      ports = parsePortRanges(r.ports);
+    } catch {
+      continue;
+    }
+    for (const port of ports) note(`${r.address}/${r.protocol}/${port}`, Number(r.observed_at));
+  }
+  return out;
+}

@@ -200,6 +200,8 @@ export interface Store {
   packages(query?: PackageQuery): Promise<PackageRow[]>;
   /** Every port one scan recorded (closed and filtered ones included), by host, protocol and port. */
   observedPorts(scanId: number, query?: { address?: string }): Promise<ObservedPort[]>;
+  /** `address/protocol/port` → newest time a scan saw it filtered, on hosts with an open service. */
+  filteredSightings(): Promise<Map<string, number>>;
   /** `address/protocol/port` of every port some scan older than `scanId` saw open. */
   openBefore(scanId: number): Promise<Set<string>>;
   /**
