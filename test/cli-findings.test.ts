@@ -98,4 +98,22 @@ describe('portolan findings', () => {
     // Running the assessment again with nothing new changes nothing.
     expect(ok(await runCli(['findings', '--db', db, '--json'])).stdout).toBe(ok(await runCli(['findings', '--db', db, '--json'])).stdout);
   });
+
+  it('works offline out of the box: the built-in data matches with no vulndb update, under nmap\'s vendor names', async () => {
+    const fresh = where.next('sqlite');
+    const file = join(TEST_HOME, 'old-nginx.xml');
+    writeFileSync(
+      file,
+      `<?xml version="1.0"?>\n<nmaprun scanner="nmap" args="nmap -sV 203.0.113.20" start="1763700000" version="7.93" xmloutputversion="1.05">\n<host starttime="1763700000" endtime="1763700001"><status state="up" reason="syn-ack" reason_ttl="0"/><address addr="203.0.113.20" addrtype="ipv4"/><ports>` +
+        `<port protocol="tcp" portid="80"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="http" product="nginx" version="1.18.0" method="probed" conf="10"><cpe>cpe:/a:igor_sysoev:nginx:1.18.0</cpe></service></port>` +
+        `<port protocol="tcp" portid="21"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="ftp" product="vsftpd" version="2.3.4" method="probed" conf="10"><cpe>cpe:/a:beasts:vsftpd:2.3.4</cpe></service></port>` +
+        `</ports></host>\n<runstats><finished time="1763700002" exit="success"/><hosts up="1" down="0" total="1"/></runstats></nmaprun>\n`,
+    );
+    ok(await runCli(['import', '--db', fresh, file]));
+    const findings = JSON.parse(ok(await runCli(['findings', '--db', fresh, '--json'])).stdout) as FindingJson[];
+    const keys = findings.map((f) => f.key);
+    expect(keys).toContain('203.0.113.20/tcp/80/vulnerability/CVE-2021-23017');
+    expect(keys).toContain('203.0.113.20/tcp/21/vulnerability/CVE-2011-2523');
+    expect((await runCli(['vulndb', 'status', '--db', fresh])).stdout).toBe('vulndb: 0 CVEs, 0 known exploited, 0 EPSS scores\n');
+  });
 });

@@ -53,4 +53,22 @@ describe('matchVulns', () => {
     expect(matchVulns({ service: ssh('9.2p1', { distro: 'Debian', packageRevision: '\u0000' }) }, junk)).toEqual([]);
     expect(matchVulns({ service: { ...ssh('9.2p1'), cpe: [42 as unknown as string, 'cpe:/'] } }, candidates)).toEqual([]);
   });
+
+  it('compares only with the fix for the same release, by source or binary package name', () => {
+    const withFixes = (fixedIn: { distro: string; package: string; version: string }[]) => candidates.map((c) => (c.id === 'CVE-2024-6387' ? { ...c, fixedIn } : c));
+    const bullseyeOnly = withFixes([{ distro: 'debian', package: 'openssh', version: '1:8.4p1-5+deb11u3' }]);
+    // A bookworm host says nothing against a bullseye fix: kept as banner-based, neither dropped nor confirmed.
+    expect(ids(matchVulns({ service: ssh('9.2p1', { distro: 'Debian', packageRevision: '2+deb12u3' }) }, bullseyeOnly))).toContain('CVE-2024-6387:banner-based');
+    expect(ids(matchVulns({ service: ssh('9.2p1'), packages: [{ name: 'openssh-server', version: '1:9.2p1-2+deb12u3', manager: 'dpkg' }] }, bullseyeOnly))).toContain('CVE-2024-6387:banner-based');
+    // The advisory's source package (openssh) covers the installed binary package (openssh-server).
+    const both = withFixes([{ distro: 'debian', package: 'openssh', version: '1:9.2p1-2+deb12u3' }, { distro: 'debian', package: 'openssh', version: '1:8.4p1-5+deb11u3' }]);
+    expect(ids(matchVulns({ service: ssh('9.2p1'), packages: [{ name: 'openssh-server', version: '1:9.2p1-2+deb12u3', manager: 'dpkg' }] }, both))).toEqual(['CVE-2023-38408:banner-based']);
+    expect(ids(matchVulns({ service: ssh('9.2p1'), packages: [{ name: 'openssh-server', version: '1:9.2p1-2+deb12u2', manager: 'dpkg' }] }, both))).toContain('CVE-2024-6387:confirmed');
+  });
+
+  it('matches a product under the vendor name nmap gives it', () => {
+    const nginx: VulnCandidate = { id: 'CVE-2021-23017', configurations: [{ operator: 'OR', negate: false, nodes: [{ operator: 'OR', negate: false, cpeMatch: [{ vulnerable: true, criteria: 'cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*', versionStartIncluding: '0.6.18', versionEndExcluding: '1.20.1' }] }] }] };
+    const service: Service = { name: 'http', product: 'nginx', version: '1.18.0', method: 'probed', confidence: 10, cpe: ['cpe:/a:igor_sysoev:nginx:1.18.0'] };
+    expect(ids(matchVulns({ service }, [nginx]))).toEqual(['CVE-2021-23017:banner-based']);
+  });
 });

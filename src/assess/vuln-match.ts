@@ -11,6 +11,7 @@ import { fromCpe22 } from '../core/cpe.js';
 import type { Service } from '../core/model.js';
 import { compareDebianVersions, compareRpmVersions, compareVersions, parseDebianVersion } from '../core/version.js';
 import type { MatchedVuln } from './findings.js';
+import { cpeAliases } from './vulndb/aliases.js';
 import { matchConfigurations } from './vulndb/cpe-match.js';
 import type { Configuration } from './vulndb/types.js';
 
@@ -56,15 +57,39 @@ function configurationsOf(value: unknown): Configuration[] {
   return Array.isArray(value) ? (value.filter((c) => c !== null && typeof c === 'object' && Array.isArray((c as Configuration).nodes)) as Configuration[]) : [];
 }
 
-/** The service's CPEs as 2.3 names (2.2 URIs from imports converted). */
+/** The service's CPEs as 2.3 names (2.2 URIs from imports converted), under every vendor alias. */
 function cpesOf(service: Service): string[] {
   const out: string[] = [];
   for (const c of Array.isArray(service.cpe) ? service.cpe : []) {
     if (typeof c !== 'string') continue;
     const name = c.startsWith('cpe:/') ? fromCpe22(c) : c;
-    if (name !== undefined) out.push(name);
+    if (name !== undefined) out.push(...cpeAliases(name));
   }
   return out;
+}
+
+/**
+ * Binary packages built from a source package, where the names differ: distribution advisories
+ * name source packages, `dpkg-query` lists binary ones.
+ */
+const BINARIES: Readonly<Record<string, readonly string[]>> = {
+  openssh: ['openssh-server', 'openssh-client', 'openssh-sftp-server'],
+  apache2: ['apache2', 'apache2-bin'],
+  exim4: ['exim4-daemon-light', 'exim4-daemon-heavy', 'exim4-base'],
+  nginx: ['nginx', 'nginx-core', 'nginx-full', 'nginx-light', 'nginx-extras', 'nginx-common'],
+  'proftpd-dfsg': ['proftpd-basic', 'proftpd-core'],
+  redis: ['redis-server', 'redis-tools'],
+  openssl: ['openssl', 'libssl3', 'libssl1.1', 'libssl1.0.2'],
+  samba: ['samba', 'samba-libs', 'samba-common-bin'],
+};
+
+function fromPackage(fix: DistroFix, installed: string): boolean {
+  return installed === fix.package || (BINARIES[fix.package]?.includes(installed) ?? false);
+}
+
+/** The Debian release a package version belongs to, from its `+debNuM` / `~debNuM` suffix. */
+function debianRelease(version: string): string | undefined {
+  return /[+~]deb(\d{1,2})u\d+/.exec(version)?.[1];
 }
 
 /**
@@ -73,11 +98,12 @@ function cpesOf(service: Service): string[] {
  */
 function distroVerdict(fixes: readonly DistroFix[], ctx: MatchContext): 'fixed' | 'vulnerable' | undefined {
   for (const fix of fixes) {
-    const installed = ctx.packages?.find((p) => p.name === fix.package);
-    if (installed !== undefined) {
-      const cmp = installed.manager === 'rpm' ? compareRpmVersions(installed.version, fix.version) : compareDebianVersions(installed.version, fix.version);
-      return cmp >= 0 ? 'fixed' : 'vulnerable';
-    }
+    const installed = ctx.packages?.find((p) => fromPackage(fix, p.name));
+    if (installed === undefined) continue;
+    if (installed.manager === 'rpm') return compareRpmVersions(installed.version, fix.version) >= 0 ? 'fixed' : 'vulnerable';
+    // Only a fix for the same release says anything: bullseye's fixed version is not bookworm's.
+    if (debianRelease(installed.version) === undefined || debianRelease(installed.version) !== debianRelease(fix.version)) continue;
+    return compareDebianVersions(installed.version, fix.version) >= 0 ? 'fixed' : 'vulnerable';
   }
   // A banner that names its distribution and package revision (`OpenSSH_9.2p1 Debian-2+deb12u3`).
   const distro = ctx.service.distro?.toLowerCase();
@@ -86,6 +112,7 @@ function distroVerdict(fixes: readonly DistroFix[], ctx: MatchContext): 'fixed' 
   if (distro === undefined || revision === undefined || upstream === undefined) return undefined;
   for (const fix of fixes) {
     if (fix.distro.toLowerCase() !== distro) continue;
+    if (debianRelease(revision) === undefined || debianRelease(revision) !== debianRelease(fix.version)) continue;
     const fixed = parseDebianVersion(fix.version);
     const banner = parseDebianVersion(`${fixed?.epoch ?? 0}:${upstream}-${revision}`);
     if (fixed === undefined || banner === undefined) continue;

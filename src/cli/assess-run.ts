@@ -9,6 +9,8 @@ import type { ListenerInfo, Service } from '../core/model.js';
 import { deriveFindings, type ServiceSubject } from '../assess/findings.js';
 import { checkPolicy, zoneOf, type Policy } from '../assess/policy.js';
 import { matchVulns, type InstalledPackageVersion } from '../assess/vuln-match.js';
+import { cpeAliases } from '../assess/vulndb/aliases.js';
+import { builtinCandidates } from '../assess/vulndb/builtin.js';
 import type { FindingSync } from '../store/findings.js';
 import type { ServiceRow, Store } from '../store/types.js';
 import type { VulnCandidate } from '../store/vulns.js';
@@ -33,6 +35,36 @@ function serviceOf(row: ServiceRow): Service | undefined {
   return s;
 }
 
+/** Each CPE under every vendor alias of its product (2.2 URIs converted). */
+function aliasesOf(cpes: readonly string[]): string[] {
+  return cpes.flatMap((c) => {
+    const name = c.startsWith('cpe:/') ? fromCpe22(c) : c;
+    return name === undefined ? [] : cpeAliases(name);
+  });
+}
+
+/**
+ * The store's candidates plus the built-in data set's (offline, out of the box). What the user
+ * imported wins for a CVE both have; the built-in one adds what the feeds lack (distribution
+ * fixes, the KEV flag).
+ */
+function withBuiltin(stored: VulnCandidate[], products: { vendor: string; product: string }[]): VulnCandidate[] {
+  const byId = new Map(stored.map((c) => [c.id, c]));
+  for (const b of builtinCandidates(products)) {
+    const have = byId.get(b.id);
+    if (have !== undefined) {
+      if (have.fixedIn === undefined && b.fixedIn !== undefined) have.fixedIn = b.fixedIn.map((f) => ({ distro: f.distro, package: f.package, version: f.version }));
+      if (have.kev === undefined && b.kev) have.kev = { cve: b.id, dateAdded: '', ransomware: false, name: '' };
+      continue;
+    }
+    const c: VulnCandidate = { id: b.id, source: 'builtin', description: b.summary, configurations: b.configurations, cvss: { ...b.cvss } };
+    if (b.kev) c.kev = { cve: b.id, dateAdded: '', ransomware: false, name: '' };
+    if (b.fixedIn !== undefined) c.fixedIn = b.fixedIn.map((f) => ({ distro: f.distro, package: f.package, version: f.version }));
+    byId.set(b.id, c);
+  }
+  return [...byId.values()];
+}
+
 export interface AssessResult extends FindingSync {
   services: number;
   findings: number;
@@ -45,12 +77,12 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
   // Candidates for every product any open service names, fetched once.
   const products = new Map<string, { vendor: string; product: string }>();
   for (const r of open) {
-    for (const c of serviceOf(r)?.cpe ?? []) {
+    for (const c of aliasesOf(serviceOf(r)?.cpe ?? [])) {
       const p = productOf(c);
       if (p !== undefined) products.set(`${p.vendor}:${p.product}`, p);
     }
   }
-  const candidates = products.size === 0 ? [] : await store.vulnCandidates([...products.values()]);
+  const candidates = products.size === 0 ? [] : withBuiltin(await store.vulnCandidates([...products.values()]), [...products.values()]);
   const byProduct = new Map<string, VulnCandidate[]>();
   for (const c of candidates) {
     for (const config of Array.isArray(c.configurations) ? (c.configurations as { nodes?: { cpeMatch?: { criteria?: string }[] }[] }[]) : []) {
@@ -85,7 +117,7 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
     if (service !== undefined) {
       s.service = service;
       const mine = new Set<VulnCandidate>();
-      for (const c of service.cpe) {
+      for (const c of aliasesOf(service.cpe)) {
         const p = productOf(c);
         for (const v of p === undefined ? [] : (byProduct.get(`${p.vendor}:${p.product}`) ?? [])) mine.add(v);
       }
