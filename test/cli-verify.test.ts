@@ -3,9 +3,10 @@
  * and assessed; once it is gone, verify re-scans exactly its port and marks its findings fixed.
  * Verifying again changes nothing.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type RunResult } from './helpers/cli.js';
+import { TEST_HOME, runCli, type RunResult } from './helpers/cli.js';
 import { loopbackServers } from './helpers/loopback-server.js';
 import { Locations } from './helpers/store.js';
 
@@ -48,6 +49,15 @@ describe('portolan verify', () => {
     const still = await runCli(['verify', '--db', db, `127.0.0.1/tcp/${port}/exposure`]);
     expect(still.code, still.stderr).toBe(1);
     expect(still.stdout).toMatch(new RegExp(`still open +127\\.0\\.0\\.1/tcp/${port}/exposure +open \\(syn-ack\\): OpenSSH 9\\.2p1`));
+
+    // The scope holds for the re-scan too: nothing outside it is touched, and nothing changes.
+    const scope = join(TEST_HOME, 'verify-scope.txt');
+    writeFileSync(scope, '127.0.1.0/24\n');
+    const accepted = servers.accepted;
+    const refused = await runCli(['verify', '--db', db, '--scope', scope]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/^portolan: the verification scan failed \(exit 2\): .*outside the scope/);
+    expect(servers.accepted).toBe(accepted);
 
     await servers.closeAll();
     const fixed = ok(await runCli(['verify', '--db', db, '--json']));
