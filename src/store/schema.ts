@@ -188,13 +188,19 @@ export interface Database {
   epss: EpssTable;
 }
 
+/** The two column types that differ by dialect: JSON, and a generated id. */
+function dialectTypes(dialect: Dialect) {
+  return {
+    json: dialect === 'postgres' ? sql`jsonb` : sql`text`,
+    // `integer primary key` is SQLite's rowid alias; PostgreSQL wants an identity column.
+    id: (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder => (dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey()),
+  };
+}
+
 function initial(dialect: Dialect): Migration {
-  const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
+  const { json, id } = dialectTypes(dialect);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
-      // `integer primary key` is SQLite's rowid alias; PostgreSQL wants an identity column.
-      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-        dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey();
       await db.schema
         .createTable('scans')
         .addColumn('id', 'integer', id)
@@ -327,11 +333,9 @@ function initial(dialect: Dialect): Migration {
 
 /** The assessment: findings (one row per stable key, with the history of each one's status) and vulnerability data. */
 function assessment(dialect: Dialect): Migration {
-  const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
+  const { json, id } = dialectTypes(dialect);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
-      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-        dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey();
       await db.schema
         .createTable('findings')
         .addColumn('id', 'integer', id)

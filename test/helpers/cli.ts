@@ -17,6 +17,12 @@ export const TEST_ENV = { XDG_DATA_HOME: join(TEST_HOME, 'data'), XDG_STATE_HOME
 Object.assign(process.env, TEST_ENV);
 process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
 
+/** The run ended with exit 0 and no internal error; returns it for chaining. */
+export function succeeded(r: RunResult): RunResult {
+  if (r.code !== 0 || /internal error/.test(r.stderr)) throw new Error(`expected exit 0, got ${String(r.code)}: ${r.stderr}`);
+  return r;
+}
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
