@@ -81,6 +81,9 @@ describe('portolan findings', () => {
     expect(open.map((f) => f.key)).not.toContain(key);
     const accepted = JSON.parse(ok(await runCli(['findings', '--db', db, '--json', '--status', 'accepted'])).stdout) as FindingJson[];
     expect(accepted.map((f) => f.key)).toEqual([key]);
+    const history = JSON.parse(ok(await runCli(['findings', '--db', db, '--history', key, '--json'])).stdout) as { status: string; note?: string }[];
+    expect(history.map((e) => `${e.status}:${e.note ?? ''}`)).toEqual(['open:found', 'accepted:public web site']);
+    expect((await runCli(['findings', '--db', db, '--history', '203.0.113.9/tcp/1/exposure'])).code).toBe(2);
     expect((await runCli(['findings', '--db', db, '--accept', key])).code).toBe(2);
     expect((await runCli(['findings', '--db', db, '--false-positive', '203.0.113.9/tcp/1/exposure'])).code).toBe(2);
   });

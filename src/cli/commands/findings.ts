@@ -13,7 +13,8 @@ import { FINDINGS_FORMATS, findFindingsFormat } from '../../report/findings-regi
 import { assessStore } from '../assess-run.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
-import { renderRows, timeText, type Column, type TableFormat } from '../tabular.js';
+import { pickFormat, renderRows, timeText, type Column, type TableFormat } from '../tabular.js';
+import type { FindingEvent } from '../../store/findings.js';
 import { VERSION } from '../version.js';
 import type { CliCommand, CliContext } from './index.js';
 import { parseSince } from './query.js';
@@ -33,6 +34,7 @@ interface Options {
   accept?: string;
   falsePositive?: string;
   reopen?: string;
+  history?: string;
   reason?: string;
   until?: string;
   limit?: string;
@@ -99,6 +101,28 @@ async function decide(o: Options): Promise<number> {
   return 0;
 }
 
+const HISTORY_COLUMNS: readonly Column<FindingEvent>[] = [
+  { header: 'WHEN', value: (e) => timeText(e.at) },
+  { header: 'STATUS', value: (e) => e.status },
+  { header: 'NOTE', value: (e) => e.note },
+];
+
+/** `--history KEY`: how a finding's status changed, oldest first. */
+async function history(o: Options): Promise<number> {
+  const format = pickFormat({ ...o, format: o.format === undefined || o.format === 'table' || o.format === 'json' || o.format === 'csv' ? o.format : 'table' });
+  const store = await openCliStore(o.db);
+  let events: FindingEvent[];
+  try {
+    events = await store.findingEvents(o.history!);
+  } finally {
+    await store.close();
+  }
+  if (events.length === 0) throw new UsageError('E_USAGE', `no finding ${quoteToken(o.history!)} in the store; portolan findings --format json lists the keys`, { token: o.history! });
+  tolerateClosedStdout();
+  process.stdout.write(renderRows(format, HISTORY_COLUMNS, events));
+  return 0;
+}
+
 async function list(o: Options): Promise<number> {
   const format = pickFindingsFormat(o);
   const minTier = o.minPriority === undefined ? undefined : parseTier(o.minPriority, '--min-priority');
@@ -143,13 +167,14 @@ function defineFindings(program: Command, ctx: CliContext): void {
     .option('--accept <key>', 'accept the risk of this finding (needs --reason; --until DATE to expire)')
     .option('--false-positive <key>', 'mark this finding a false positive')
     .option('--reopen <key>', 'open this finding again')
+    .option('--history <key>', 'show how this finding\'s status changed over time')
     .option('--reason <text>', 'why, for --accept / --false-positive')
     .option('--until <date>', 'when an accepted risk expires: an ISO date, or a duration from now (90d)');
   addStoreOptions(cmd, false);
   cmd.action(async (o: Options) => {
     const decisions = [o.accept, o.falsePositive, o.reopen].filter((x) => x !== undefined).length;
     if (decisions > 1) throw new UsageError('E_USAGE', 'use one of --accept, --false-positive, --reopen at a time');
-    ctx.setExitCode(decisions === 1 ? await decide(o) : await list(o));
+    ctx.setExitCode(decisions === 1 ? await decide(o) : o.history !== undefined ? await history(o) : await list(o));
   });
 }
 
