@@ -72,6 +72,10 @@ describe('portolan findings', () => {
     expect(none.stdout).toBe('no findings\n');
     const bad = await runCli(['findings', '--db', db, '--fail-on', 'urgent']);
     expect(bad.code).toBe(2);
+    // A policy that is not one (or never ends) is refused, size-capped, with one line.
+    const zero = await runCli(['findings', '--db', db, '--policy', '/dev/zero']);
+    expect(zero.code, zero.stderr).toBe(2);
+    expect(zero.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('records decisions: an accepted risk (with a reason) leaves the open list; an unknown key is refused', async () => {

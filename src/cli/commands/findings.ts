@@ -4,11 +4,9 @@
  * above TIER, 0 otherwise, 2 on an error). `--accept KEY`, `--false-positive KEY` and `--reopen
  * KEY` record a decision about one finding, with `--reason` and, for an accepted risk, `--until`.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { TIERS, type Finding, type FindingStatus, type Tier } from '../../core/finding.js';
 import { UsageError, quoteToken } from '../../core/errors.js';
-import { parsePolicy } from '../../assess/policy.js';
 import { FINDINGS_FORMATS, findFindingsFormat } from '../../report/findings-registry.js';
 import { assessStore } from '../assess-run.js';
 import { tolerateClosedStdout } from '../stdout.js';
@@ -17,6 +15,7 @@ import { pickFormat, renderRows, timeText, type Column, type TableFormat } from 
 import type { FindingEvent } from '../../store/findings.js';
 import { VERSION } from '../version.js';
 import type { CliCommand, CliContext } from './index.js';
+import { loadPolicyFile } from './policy.js';
 import { parseSince } from './query.js';
 
 const STATUSES: readonly FindingStatus[] = ['open', 'fixed', 'accepted', 'false-positive'];
@@ -128,9 +127,7 @@ async function list(o: Options): Promise<number> {
   const minTier = o.minPriority === undefined ? undefined : parseTier(o.minPriority, '--min-priority');
   const failOn = o.failOn === undefined ? undefined : parseTier(o.failOn, '--fail-on');
   const statuses = o.status === undefined ? ['open' as const] : parseStatuses(o.status);
-  const policy = o.policy === undefined ? undefined : parsePolicy(await readFile(o.policy).catch(() => {
-    throw new UsageError('E_USAGE', `--policy ${quoteToken(o.policy!)}: cannot read the file`);
-  }), o.policy);
+  const policy = o.policy === undefined ? undefined : await loadPolicyFile(o.policy);
   const store = await openCliStore(o.db);
   let findings: Finding[];
   let gate: Finding[] = [];

@@ -85,6 +85,11 @@ async function readCapped(file: string, option: string): Promise<Buffer> {
   }
 }
 
+/** Read and parse a policy file given to `option` (size-capped; errors are one line). */
+export async function loadPolicyFile(file: string, option = '--policy'): Promise<Policy> {
+  return parsePolicy(await readCapped(file, option), file);
+}
+
 /** The scan asked for, or the newest one; a missing scan is a usage error. */
 async function pickScan(store: Store, id: number | undefined): Promise<ScanRow> {
   if (id === undefined) {

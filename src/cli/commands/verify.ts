@@ -75,7 +75,12 @@ function rescan(hosts: string[], ports: number[], o: Options, seen: Map<string, 
       }
       for (const text of out.split('\n')) {
         if (!text.startsWith('{"type":"port"')) continue;
-        const p = JSON.parse(text) as { ip: string; port: number; proto: string; state: string; reason: string; service?: { name?: string; product?: string; version?: string } };
+        let p: { ip: string; port: number; proto: string; state: string; reason: string; service?: { name?: string; product?: string; version?: string } };
+        try {
+          p = JSON.parse(text) as typeof p;
+        } catch {
+          continue;
+        }
         const svc = p.service === undefined ? undefined : [p.service.product ?? p.service.name, p.service.version].filter((x) => x !== undefined && x !== '').join(' ');
         // A closed port's service is only the port table's guess: not evidence of anything.
         const named = p.state === 'open' && svc !== undefined && svc !== '';
@@ -150,7 +155,7 @@ function defineVerify(program: Command, ctx: CliContext): void {
     .command('verify')
     .description('re-scan the host:ports behind findings (all open ones by default) and mark each fixed or still open (exit 1 if any is)')
     .argument('[keys...]', 'finding keys (portolan findings --format json lists them)')
-    .option('--since <scan-id>', 'only open findings first seen since this scan')
+    .option('--since <scan-id>', 'without keys: only open findings first seen since this scan')
     .option('--scope <file>', 'the scope file the verification scan must stay within (as portolan scan --scope)');
   addStoreOptions(cmd, false);
   addFormatOptions(cmd);
