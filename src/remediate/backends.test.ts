@@ -3,15 +3,16 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { shellcheck } from '../../test/helpers/shellcheck.js';
 import { HOSTILE } from '../../test/helpers/hostile-strings.js';
 import { UsageError } from '../core/errors.js';
 import { FIREWALL_BACKENDS, firewallBackend } from './registry.js';
 import { iptablesBackend } from './iptables.js';
 import { nftablesBackend } from './nftables.js';
+import type { FirewallRuleSpec } from './types.js';
 
 /** The backends this file covers; the others have test files of their own. */
 const LINUX_TABLES = [iptablesBackend, nftablesBackend];
-import type { FirewallRuleSpec } from './types.js';
 
 const KEY = '192.0.2.10/tcp/5432/exposed';
 const FAMILIES = [4, 6, 'both'] as const;
@@ -32,11 +33,6 @@ function specFor(mode: 'block' | 'allowlist', family: 4 | 6 | 'both'): FirewallR
 const CASES = LINUX_TABLES.flatMap((backend) =>
   (['block', 'allowlist'] as const).flatMap((mode) => FAMILIES.map((family) => ({ backend, mode, family, spec: specFor(mode, family) }))),
 );
-
-function shellcheck(script: string): { status: number | null; out: string } {
-  const r = spawnSync('/usr/bin/shellcheck', ['-s', 'bash', '-'], { input: script, encoding: 'utf8' });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 describe('firewall backends', () => {
   it('registers iptables and nftables by id', () => {

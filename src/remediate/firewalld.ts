@@ -20,7 +20,7 @@
 import { UsageError, quoteToken } from '../core/errors.js';
 import { applyScript, rollbackScript, shQuote } from './shell.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { E_REMEDIATE, familiesOf, validateSpec, type ValidSpec } from './validate.js';
+import { E_REMEDIATE, familiesOf, validateSpec, type ValidSpec, describeSpec } from './validate.js';
 
 /** Where firewalld keeps the permanent zone files an administrator (or `--permanent`) changed. */
 export const FIREWALLD_ZONES = '/etc/firewalld/zones';
@@ -44,15 +44,6 @@ export function firewalldRichRules(spec: ValidSpec): string[] {
   return rules;
 }
 
-function summaryOf(spec: ValidSpec): string {
-  const fam = spec.family === 'both' ? 'IPv4 and IPv6' : `IPv${spec.family}`;
-  const what =
-    spec.mode === 'block'
-      ? `reject ${spec.protocol} connections to port ${spec.port}`
-      : `allow only ${spec.allowFrom.map((c) => c.text).join(', ')} to ${spec.protocol} port ${spec.port}`;
-  return `${what} in the default zone (${fam})`;
-}
-
 function build(input: FirewallRuleSpec): GeneratedScript {
   const spec = validateSpec(input);
   if (spec.iface !== undefined) {
@@ -62,7 +53,7 @@ function build(input: FirewallRuleSpec): GeneratedScript {
       { token: spec.iface },
     );
   }
-  const summary = summaryOf(spec);
+  const summary = describeSpec(spec, `reject ${spec.protocol} connections to port ${spec.port}`, ' in the default zone');
   const zones = shQuote(FIREWALLD_ZONES);
   const changes = ['# Each rule is added only if the permanent configuration lacks it, so a second run adds nothing.'];
   for (const rule of firewalldRichRules(spec).map(quoteRich)) {

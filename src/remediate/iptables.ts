@@ -7,7 +7,7 @@
  */
 import { applyScript, rollbackScript, shQuote } from './shell.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { familiesOf, validateSpec, type ValidSpec } from './validate.js';
+import { familiesOf, validateSpec, type ValidSpec, describeSpec } from './validate.js';
 
 interface FamilyTools {
   suffix: 'v4' | 'v6';
@@ -43,22 +43,12 @@ function chainRules(spec: ValidSpec, family: 4 | 6): string[] {
   return lines;
 }
 
-function summaryOf(spec: ValidSpec): string {
-  const fam = spec.family === 'both' ? 'IPv4 and IPv6' : `IPv${spec.family}`;
-  const where = spec.iface === undefined ? '' : ` on ${spec.iface}`;
-  const what =
-    spec.mode === 'block'
-      ? `block new ${spec.protocol} connections to port ${spec.port}`
-      : `allow only ${spec.allowFrom.map((c) => c.text).join(', ')} to ${spec.protocol} port ${spec.port}`;
-  return `${what}${where} (${fam})`;
-}
-
 function build(input: FirewallRuleSpec): GeneratedScript {
   const spec = validateSpec(input);
   const families = familiesOf(spec.family).map((f) => ({ family: f, tools: TOOLS[f] }));
   const chain = shQuote(iptablesChainName(spec));
   const jump = `INPUT -p ${shQuote(spec.protocol)} --dport ${shQuote(String(spec.port))} -j ${chain}`;
-  const summary = summaryOf(spec);
+  const summary = describeSpec(spec, `block new ${spec.protocol} connections to port ${spec.port}`);
 
   const functions: string[] = [];
   const backup: string[] = [];

@@ -9,7 +9,7 @@
  */
 import { applyScript, rollbackScript } from './shell.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { validateSpec, type ValidSpec } from './validate.js';
+import { validateSpec, type ValidSpec, describeSpec } from './validate.js';
 
 /** Our table, family inet so one rule covers IPv4 and IPv6. */
 export const NFT_TABLE = 'inet portolan';
@@ -43,19 +43,9 @@ export function nftRuleset(spec: ValidSpec): string[] {
   return lines;
 }
 
-function summaryOf(spec: ValidSpec): string {
-  const fam = spec.family === 'both' ? 'IPv4 and IPv6' : `IPv${spec.family}`;
-  const where = spec.iface === undefined ? '' : ` on ${spec.iface}`;
-  const what =
-    spec.mode === 'block'
-      ? `block new ${spec.protocol} connections to port ${spec.port}`
-      : `allow only ${spec.allowFrom.map((c) => c.text).join(', ')} to ${spec.protocol} port ${spec.port}`;
-  return `${what}${where} (${fam})`;
-}
-
 function build(input: FirewallRuleSpec): GeneratedScript {
   const spec = validateSpec(input);
-  const summary = summaryOf(spec);
+  const summary = describeSpec(spec, `block new ${spec.protocol} connections to port ${spec.port}`);
   const apply = applyScript({
     backend: 'nftables',
     summary,

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { shellcheck } from '../../test/helpers/shellcheck.js';
 import { HOSTILE } from '../../test/helpers/hostile-strings.js';
 import { UsageError } from '../core/errors.js';
 import {
@@ -22,11 +23,6 @@ const CASES = SERVICE_MANAGERS.map((manager) => {
   return { manager, spec };
 });
 const BASH = CASES.filter((c) => c.manager !== 'windows');
-
-function shellcheck(script: string): { status: number | null; out: string } {
-  const r = spawnSync('/usr/bin/shellcheck', ['-s', 'bash', '-'], { input: script, encoding: 'utf8' });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 describe('service name validation', () => {
   it('systemd: appends .service unless a known suffix ends the name; refuses the rest', () => {

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { shellcheck } from '../../test/helpers/shellcheck.js';
 import { HOSTILE } from '../../test/helpers/hostile-strings.js';
 import { UsageError } from '../core/errors.js';
 import { firewalldBackend } from './firewalld.js';
@@ -33,11 +34,6 @@ const CASES = BACKENDS.flatMap((backend) =>
     FAMILIES.map((family) => ({ backend, mode, family, spec: specFor(mode, family, backend.id === 'ufw') })),
   ),
 );
-
-function shellcheck(script: string): { status: number | null; out: string } {
-  const r = spawnSync('/usr/bin/shellcheck', ['-s', 'bash', '-'], { input: script, encoding: 'utf8' });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 describe('ufw and firewalld backends', () => {
   it('are registered by id', () => {

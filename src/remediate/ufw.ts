@@ -15,7 +15,7 @@
  */
 import { applyScript, rollbackScript, shQuote } from './shell.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { validateSpec, type ValidSpec } from './validate.js';
+import { validateSpec, type ValidSpec, describeSpec } from './validate.js';
 
 /** The files ufw keeps its configuration and user rules in; each is saved under its base name. */
 export const UFW_FILES: readonly string[] = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf'];
@@ -44,19 +44,9 @@ export function ufwRules(spec: ValidSpec): string[][] {
   return rules;
 }
 
-function summaryOf(spec: ValidSpec): string {
-  const fam = spec.family === 'both' ? 'IPv4 and IPv6' : `IPv${spec.family}`;
-  const where = spec.iface === undefined ? '' : ` on ${spec.iface}`;
-  const what =
-    spec.mode === 'block'
-      ? `deny ${spec.protocol} connections to port ${spec.port}`
-      : `allow only ${spec.allowFrom.map((c) => c.text).join(', ')} to ${spec.protocol} port ${spec.port}`;
-  return `${what}${where} (${fam})`;
-}
-
 function build(input: FirewallRuleSpec): GeneratedScript {
   const spec = validateSpec(input);
-  const summary = summaryOf(spec);
+  const summary = describeSpec(spec, `deny ${spec.protocol} connections to port ${spec.port}`);
   const rules = ufwRules(spec).map((args) => args.map(shQuote).join(' '));
   const files = UFW_FILES.map(baseName);
   const apply = applyScript({

@@ -176,3 +176,13 @@ export function validateSpec(spec: FirewallRuleSpec): ValidSpec {
 export function familiesOf(family: 4 | 6 | 'both'): (4 | 6)[] {
   return family === 'both' ? [4, 6] : [family];
 }
+
+/**
+ * One line saying what a backend's script does, for its header: `block` (the backend's own words
+ * for block mode) or the allowlist, then where (an interface, a zone) and the families.
+ */
+export function describeSpec(spec: ValidSpec, block: string, where = spec.iface === undefined ? '' : ` on ${spec.iface}`): string {
+  const fam = spec.family === 'both' ? 'IPv4 and IPv6' : `IPv${spec.family}`;
+  const what = spec.mode === 'block' ? block : `allow only ${spec.allowFrom.map((c) => c.text).join(', ')} to ${spec.protocol} port ${spec.port}`;
+  return `${what}${where} (${fam})`;
+}

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../core/targets-addr.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { E_REMEDIATE, validateSpec, type Cidr, type ValidSpec } from './validate.js';
+import { E_REMEDIATE, validateSpec, type Cidr, type ValidSpec, describeSpec } from './validate.js';
 
 /** Characters a value may have to go into a PowerShell single-quoted string. */
 const PS_SAFE_RE = /^[A-Za-z0-9_.:/,=+@%() -]*$/;
@@ -131,15 +131,6 @@ export function windowsRuleName(spec: Pick<ValidSpec, 'protocol' | 'port' | 'fin
   return `portolan-${spec.protocol}-${spec.port}-${hash}`;
 }
 
-function summaryOf(spec: ValidSpec): string {
-  const fam = spec.family === 'both' ? 'IPv4 and IPv6' : `IPv${spec.family}`;
-  const what =
-    spec.mode === 'block'
-      ? `block inbound ${spec.protocol} port ${spec.port}`
-      : `allow only ${spec.allowFrom.map((c) => c.text).join(', ')} to ${spec.protocol} port ${spec.port}`;
-  return `${what} (${fam})`;
-}
-
 function netshComment(name: string, spec: ValidSpec, remote: string[]): string[] {
   return [
     '# The same rule for systems without the NetSecurity module (run in an elevated cmd.exe):',
@@ -156,7 +147,7 @@ function build(input: FirewallRuleSpec): GeneratedScript {
     // New-NetFirewallRule scopes by interface alias or type, not by a Linux interface name.
     throw new UsageError(E_REMEDIATE, `bad interface '${spec.iface}': the windows backend does not scope rules by interface`);
   }
-  const summary = summaryOf(spec);
+  const summary = describeSpec(spec, `block inbound ${spec.protocol} port ${spec.port}`, '');
   const name = windowsRuleName(spec);
   const remote = blockedRemoteAddresses(spec);
   const display = `portolan: ${summary.replace(/,/g, '')}`.slice(0, 200);
