@@ -20,6 +20,11 @@ export function shQuote(value: string): string {
 /** Where every backend keeps its backups; one subdirectory per run. */
 export const BACKUP_ROOT = '/var/backups/portolan';
 
+/** The environment variable that moves the backup root (tests, hosts with another backup volume). */
+export const BACKUP_ROOT_ENV = 'PORTOLAN_BACKUP_ROOT';
+
+const BACKUP_ROOT_LINE = `BACKUP_ROOT="\${${BACKUP_ROOT_ENV}:-${BACKUP_ROOT}}"`;
+
 const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 const PRINTABLE_RE = /^[\x20-\x7e]*$/;
 
@@ -116,8 +121,12 @@ const HELPERS = [
   '}',
 ];
 
+const COMMAND_RE = /^[a-z0-9][a-z0-9.-]*$/;
+
 function preflight(requires: string[]): string[] {
-  for (const cmd of requires) assertName('command', cmd);
+  for (const cmd of requires) {
+    if (!COMMAND_RE.test(cmd)) throw new Error(`bad command for a script: ${JSON.stringify(cmd)}`);
+  }
   return [
     'if [ "$APPLY" -eq 1 ]; then',
     '  [ "$(id -u)" -eq 0 ] || die "--apply needs root; run it with sudo"',
@@ -143,7 +152,6 @@ function header(kind: 'apply' | 'rollback', backend: string, summary: string, fi
 
 /** The full apply script for a backend's parts. */
 export function applyScript(p: ApplyParts): string {
-  const last = `${BACKUP_ROOT}/${p.backend}.last`;
   const lines = [
     ...header('apply', p.backend, p.summary, p.findingKey),
     'usage() {',
@@ -168,13 +176,13 @@ export function applyScript(p: ApplyParts): string {
     '',
     ...preflight(p.requires),
     '',
-    `BACKUP_ROOT=${shQuote(BACKUP_ROOT)}`,
+    BACKUP_ROOT_LINE,
     `BACKUP_DIR="$BACKUP_ROOT/${p.backend}-$(date +%Y%m%dT%H%M%S)-$$"`,
     'run mkdir -p "$BACKUP_ROOT"',
     '# Without -p: a clash with an existing backup stops the script instead of mixing two states.',
     'run mkdir "$BACKUP_DIR"',
     ...p.backup,
-    `run_to ${shQuote(last)} printf '%s\\n' "$BACKUP_DIR"`,
+    `run_to "$BACKUP_ROOT/${p.backend}.last" printf '%s\\n' "$BACKUP_DIR"`,
     // Single quotes on purpose: the trap expands BACKUP_DIR when it fires.
     'trap \'echo "portolan: failed; restore with: rollback.sh --apply $BACKUP_DIR" >&2\' ERR',
     '',
@@ -194,7 +202,6 @@ export function applyScript(p: ApplyParts): string {
 /** The full rollback script: restores the backup directory given as its argument (or the last one). */
 export function rollbackScript(p: RollbackParts): string {
   for (const f of p.files) assertName('backup file', f.replace(/\./g, '-'));
-  const last = `${BACKUP_ROOT}/${p.backend}.last`;
   const lines = [
     ...header('rollback', p.backend, p.summary, p.findingKey),
     'usage() {',
@@ -223,7 +230,8 @@ export function rollbackScript(p: RollbackParts): string {
     '',
     ...preflight(p.requires),
     '',
-    `LAST=${shQuote(last)}`,
+    BACKUP_ROOT_LINE,
+    `LAST="$BACKUP_ROOT/${p.backend}.last"`,
     'if [ -z "$BACKUP_DIR" ] && [ -r "$LAST" ]; then BACKUP_DIR="$(cat "$LAST")"; fi',
     '[ -n "$BACKUP_DIR" ] || { usage >&2; exit 2; }',
     'if [ "$APPLY" -eq 1 ]; then',

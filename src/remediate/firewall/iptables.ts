@@ -5,9 +5,9 @@
  * nothing, and a changed spec (another allowed source) replaces the old rules instead of piling up.
  * Rollback is `iptables-restore` of the saved `iptables-save` dump, which replaces every saved table.
  */
-import { applyScript, rollbackScript, shQuote } from './shell.js';
-import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { familiesOf, validateSpec, type ValidSpec, describeSpec } from './validate.js';
+import { applyScript, rollbackScript, shQuote } from '../shell.js';
+import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from '../types.js';
+import { familiesOf, validateSpec, type ValidSpec, describeSpec } from '../validate.js';
 
 interface FamilyTools {
   suffix: 'v4' | 'v6';

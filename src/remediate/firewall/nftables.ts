@@ -7,9 +7,9 @@
  * table's drop still applies. Rollback loads `flush ruleset` plus the saved `nft list ruleset`, again
  * as one transaction, after a syntax check with `nft -c`.
  */
-import { applyScript, rollbackScript } from './shell.js';
-import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { validateSpec, type ValidSpec, describeSpec } from './validate.js';
+import { applyScript, rollbackScript } from '../shell.js';
+import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from '../types.js';
+import { validateSpec, type ValidSpec, describeSpec } from '../validate.js';
 
 /** Our table, family inet so one rule covers IPv4 and IPv6. */
 export const NFT_TABLE = 'inet portolan';

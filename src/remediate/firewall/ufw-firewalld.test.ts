@@ -3,12 +3,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shellcheck } from '../../test/helpers/shellcheck.js';
-import { HOSTILE } from '../../test/helpers/hostile-strings.js';
-import { UsageError } from '../core/errors.js';
+import { shellcheck } from '../../../test/helpers/shellcheck.js';
+import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { UsageError } from '../../core/errors.js';
 import { firewalldBackend } from './firewalld.js';
 import { firewallBackend } from './registry.js';
-import type { FirewallRuleSpec } from './types.js';
+import type { FirewallRuleSpec } from '../types.js';
 import { ufwBackend } from './ufw.js';
 
 const KEY = '192.0.2.10/tcp/5432/exposed';
@@ -44,7 +44,7 @@ describe('ufw and firewalld backends', () => {
   it.each(CASES)('$backend.id $mode IPv$family: output matches the golden files', async ({ backend, mode, family, spec }) => {
     const out = backend.build(spec);
     expect(out.backend).toBe(backend.id);
-    const name = `../../test/fixtures/remediate/${backend.id}-${mode}-${family}`;
+    const name = `../../../test/fixtures/remediate/${backend.id}-${mode}-${family}`;
     await expect(out.apply).toMatchFileSnapshot(`${name}.apply.sh`);
     await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.sh`);
   });

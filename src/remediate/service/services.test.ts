@@ -3,23 +3,20 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shellcheck } from '../../test/helpers/shellcheck.js';
-import { HOSTILE } from '../../test/helpers/hostile-strings.js';
-import { UsageError } from '../core/errors.js';
-import {
-  SERVICE_MANAGERS,
-  buildServiceScripts,
-  validateSystemdUnit,
-  validateSysvName,
-  validateWindowsServiceName,
-  type ServiceSpec,
-} from './services.js';
-import { PS_IS_ADMIN } from './windows.js';
+import { shellcheck } from '../../../test/helpers/shellcheck.js';
+import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { UsageError } from '../../core/errors.js';
+import { SERVICE_MANAGERS, buildServiceScripts } from './registry.js';
+import { validateSystemdUnit } from './systemd.js';
+import { validateSysvName } from './sysv.js';
+import type { ServiceSpec } from './types.js';
+import { validateWindowsServiceName } from './windows.js';
+import { PS_IS_ADMIN } from '../powershell.js';
 
 const KEY = '192.0.2.10/tcp/6379/exposed';
 const NAMES = { systemd: 'redis-server', sysv: 'redis-server', windows: 'Redis' } as const;
 const CASES = SERVICE_MANAGERS.map((manager) => {
-  const spec: ServiceSpec = { manager, name: NAMES[manager], findingKey: KEY };
+  const spec: ServiceSpec = { manager, name: NAMES[manager as keyof typeof NAMES], findingKey: KEY };
   return { manager, spec };
 });
 const BASH = CASES.filter((c) => c.manager !== 'windows');
@@ -63,7 +60,7 @@ describe('service scripts', () => {
     const out = buildServiceScripts(spec);
     expect(buildServiceScripts(structuredClone(spec))).toEqual(out);
     const ext = manager === 'windows' ? 'ps1' : 'sh';
-    const name = `../../test/fixtures/remediate/service-${manager}`;
+    const name = `../../../test/fixtures/remediate/service-${manager}`;
     await expect(out.apply).toMatchFileSnapshot(`${name}.apply.${ext}`);
     await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.${ext}`);
   });

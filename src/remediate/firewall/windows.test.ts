@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { HOSTILE } from '../../test/helpers/hostile-strings.js';
-import { UsageError } from '../core/errors.js';
+import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { UsageError } from '../../core/errors.js';
 import { firewallBackend } from './registry.js';
-import type { FirewallRuleSpec } from './types.js';
-import { validateCidr } from './validate.js';
-import { PS_IS_ADMIN, complementRanges, psQuote, windowsBackend, windowsRuleName } from './windows.js';
+import type { FirewallRuleSpec } from '../types.js';
+import { validateCidr } from '../validate.js';
+import { PS_IS_ADMIN, psQuote } from '../powershell.js';
+import { complementRanges, windowsBackend, windowsRuleName } from './windows.js';
 
 const KEY = '192.0.2.10/tcp/5432/exposed';
 const FAMILIES = [4, 6, 'both'] as const;
@@ -67,7 +68,7 @@ describe('windows firewall backend', () => {
     const out = windowsBackend.build(spec);
     expect(out.backend).toBe('windows');
     expect(windowsBackend.build(structuredClone(spec))).toEqual(out);
-    const name = `../../test/fixtures/remediate/windows-${mode}-${family}`;
+    const name = `../../../test/fixtures/remediate/windows-${mode}-${family}`;
     await expect(out.apply).toMatchFileSnapshot(`${name}.apply.ps1`);
     await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.ps1`);
   });

@@ -17,10 +17,10 @@
  * for the record. Rollback moves the current zones directory aside (kept in the backup directory),
  * copies the saved one back, and reloads, which makes both runtime and permanent state the saved one.
  */
-import { UsageError, quoteToken } from '../core/errors.js';
-import { applyScript, rollbackScript, shQuote } from './shell.js';
-import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { E_REMEDIATE, familiesOf, validateSpec, type ValidSpec, describeSpec } from './validate.js';
+import { UsageError, quoteToken } from '../../core/errors.js';
+import { applyScript, rollbackScript, shQuote } from '../shell.js';
+import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from '../types.js';
+import { E_REMEDIATE, familiesOf, validateSpec, type ValidSpec, describeSpec } from '../validate.js';
 
 /** Where firewalld keeps the permanent zone files an administrator (or `--permanent`) changed. */
 export const FIREWALLD_ZONES = '/etc/firewalld/zones';

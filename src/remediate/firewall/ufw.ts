@@ -13,9 +13,9 @@
  * `to ::/0` restricts it to one; a `from CIDR` already implies its family. Rollback copies the three
  * saved files back and runs `ufw reload`, which reloads exactly those rules.
  */
-import { applyScript, rollbackScript, shQuote } from './shell.js';
-import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from './types.js';
-import { validateSpec, type ValidSpec, describeSpec } from './validate.js';
+import { applyScript, rollbackScript, shQuote } from '../shell.js';
+import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from '../types.js';
+import { validateSpec, type ValidSpec, describeSpec } from '../validate.js';
 
 /** The files ufw keeps its configuration and user rules in; each is saved under its base name. */
 export const UFW_FILES: readonly string[] = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf'];

@@ -6,7 +6,7 @@ import { firewalldBackend } from './firewalld.js';
 import { nftablesBackend } from './nftables.js';
 import { ufwBackend } from './ufw.js';
 import { windowsBackend } from './windows.js';
-import type { FirewallBackend } from './types.js';
+import type { FirewallBackend } from '../types.js';
 
 /** Every firewall backend, in the order help text lists them. */
 export const FIREWALL_BACKENDS: readonly FirewallBackend[] = [iptablesBackend, nftablesBackend, ufwBackend, firewalldBackend, windowsBackend];

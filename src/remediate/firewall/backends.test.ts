@@ -3,13 +3,13 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shellcheck } from '../../test/helpers/shellcheck.js';
-import { HOSTILE } from '../../test/helpers/hostile-strings.js';
-import { UsageError } from '../core/errors.js';
+import { shellcheck } from '../../../test/helpers/shellcheck.js';
+import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { UsageError } from '../../core/errors.js';
 import { FIREWALL_BACKENDS, firewallBackend } from './registry.js';
 import { iptablesBackend } from './iptables.js';
 import { nftablesBackend } from './nftables.js';
-import type { FirewallRuleSpec } from './types.js';
+import type { FirewallRuleSpec } from '../types.js';
 
 /** The backends this file covers; the others have test files of their own. */
 const LINUX_TABLES = [iptablesBackend, nftablesBackend];
@@ -45,7 +45,7 @@ describe('firewall backends', () => {
   it.each(CASES)('$backend.id $mode IPv$family: output matches the golden files', async ({ backend, mode, family, spec }) => {
     const out = backend.build(spec);
     expect(out.backend).toBe(backend.id);
-    const name = `../../test/fixtures/remediate/${backend.id}-${mode}-${family}`;
+    const name = `../../../test/fixtures/remediate/${backend.id}-${mode}-${family}`;
     await expect(out.apply).toMatchFileSnapshot(`${name}.apply.sh`);
     await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.sh`);
   });
