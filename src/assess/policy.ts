@@ -416,3 +416,11 @@ export function baselineFrom(services: readonly PolicyService[], opts: BaselineO
   });
   return doc.toString({ lineWidth: 0 });
 }
+
+/** The rules of the host's groups that allow this service, whatever their `from` (remediation turns `from` into firewall sources). */
+export function allowingRules(policy: Policy, s: PolicyService): { group: PolicyGroup; rule: AllowRule }[] {
+  if (!validService(s)) return [];
+  const members = membersOf(policy, hostKey(s.address, s.hostname));
+  const groups = members.length > 0 ? members.map((m) => m.group) : [policy.defaults];
+  return groups.flatMap((group) => group.allow.filter((rule) => evaluate(policy, group, rule, s, undefined).ok).map((rule) => ({ group, rule })));
+}

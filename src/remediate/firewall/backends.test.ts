@@ -1,38 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { shellcheck } from '../../../test/helpers/shellcheck.js';
-import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
-import { UsageError } from '../../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import {
+  expectGoldens,
+  expectHostileSpecsRefused,
+  expectShellcheckClean,
+  fakeToolbox,
+  firewallCases,
+  firewallSpec as specFor,
+} from '../../../test/helpers/remediate.js';
 import { FIREWALL_BACKENDS, firewallBackend } from './registry.js';
 import { iptablesBackend } from './iptables.js';
 import { nftablesBackend } from './nftables.js';
-import type { FirewallRuleSpec } from '../types.js';
 
 /** The backends this file covers; the others have test files of their own. */
 const LINUX_TABLES = [iptablesBackend, nftablesBackend];
 
-const KEY = '192.0.2.10/tcp/5432/exposed';
-const FAMILIES = [4, 6, 'both'] as const;
-
-function specFor(mode: 'block' | 'allowlist', family: 4 | 6 | 'both'): FirewallRuleSpec {
-  const allowFrom = family === 4 ? ['10.0.0.0/8', '192.0.2.7'] : family === 6 ? ['2001:db8::/32'] : ['10.0.0.0/8', '2001:db8::/32'];
-  return {
-    mode,
-    protocol: mode === 'block' && family === 6 ? 'udp' : 'tcp',
-    port: 5432,
-    family,
-    findingKey: KEY,
-    ...(mode === 'allowlist' ? { allowFrom } : {}),
-    ...(family === 'both' ? { iface: 'eth0' } : {}),
-  };
-}
-
-const CASES = LINUX_TABLES.flatMap((backend) =>
-  (['block', 'allowlist'] as const).flatMap((mode) => FAMILIES.map((family) => ({ backend, mode, family, spec: specFor(mode, family) }))),
-);
+const CASES = firewallCases(LINUX_TABLES);
 
 describe('firewall backends', () => {
   it('registers iptables and nftables by id', () => {
@@ -45,18 +28,11 @@ describe('firewall backends', () => {
   it.each(CASES)('$backend.id $mode IPv$family: output matches the golden files', async ({ backend, mode, family, spec }) => {
     const out = backend.build(spec);
     expect(out.backend).toBe(backend.id);
-    const name = `../../../test/fixtures/remediate/${backend.id}-${mode}-${family}`;
-    await expect(out.apply).toMatchFileSnapshot(`${name}.apply.sh`);
-    await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.sh`);
+    await expectGoldens(out, `${backend.id}-${mode}-${family}`);
   });
 
   it.each(CASES)('$backend.id $mode IPv$family: apply and rollback pass shellcheck', ({ backend, spec }) => {
-    const out = backend.build(spec);
-    for (const script of [out.apply, out.rollback]) {
-      const r = shellcheck(script);
-      expect(r.out).toBe('');
-      expect(r.status).toBe(0);
-    }
+    expectShellcheckClean(backend.build(spec));
   });
 
   it.each(CASES)('$backend.id $mode IPv$family: deterministic, timestamp taken at run time', ({ backend, spec }) => {
@@ -99,56 +75,22 @@ describe('firewall backends', () => {
   });
 
   it.each(LINUX_TABLES)('$id refuses hostile input in every field with a UsageError', (backend) => {
-    const good = specFor('allowlist', 'both');
-    const fields: ((h: string) => FirewallRuleSpec)[] = [
-      (h) => ({ ...good, mode: h as never }),
-      (h) => ({ ...good, protocol: h as never }),
-      (h) => ({ ...good, port: h as never }),
-      (h) => ({ ...good, family: h as never }),
-      (h) => ({ ...good, iface: h }),
-      (h) => ({ ...good, findingKey: h }),
-      (h) => ({ ...good, allowFrom: [h] }),
-      (h) => ({ ...good, allowFrom: ['10.0.0.0/8', h] }),
-    ];
-    for (const field of fields) {
-      for (const h of HOSTILE) expect(() => backend.build(field(h))).toThrow(UsageError);
-    }
-    for (const port of [0, 65536, 22.5, Number.NaN, -22]) expect(() => backend.build({ ...good, port })).toThrow(UsageError);
+    expectHostileSpecsRefused((spec) => backend.build(spec), specFor('allowlist', 'both'));
   });
 });
 
 describe('generated scripts run in dry-run mode', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'portolan-remediate-'));
-  const bin = join(dir, 'bin');
-  const marker = join(dir, 'executed');
-  spawnSync('mkdir', [bin]);
   // Every firewall tool, and mkdir, is a fake that leaves a marker: none may run in a dry run.
-  for (const tool of ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore', 'nft', 'mkdir']) {
-    writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> '${marker}'\n`);
-    chmodSync(join(bin, tool), 0o755);
-  }
-  // A fake id makes the root check meaningful even when the tests run as root.
-  writeFileSync(join(bin, 'id'), '#!/bin/sh\necho 1000\n');
-  chmodSync(join(bin, 'id'), 0o755);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function runScript(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-    rmSync(marker, { force: true });
-    const r = spawnSync('bash', ['-s', '--', ...args], {
-      input: script,
-      encoding: 'utf8',
-      env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, LC_ALL: 'C' },
-      timeout: 10_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
+  const box = fakeToolbox('portolan-remediate-', ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore', 'nft', 'mkdir']);
+  const dir = box.dir;
+  const runScript = box.run;
 
   it.each(CASES)('$backend.id $mode IPv$family: dry run prints the commands and executes none', ({ backend, spec }) => {
     const out = backend.build(spec);
     const a = runScript(out.apply, []);
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
-    expect(existsSync(marker)).toBe(false);
+    expect(box.ran()).toBe('');
     expect(a.stdout).toMatch(/^\+ mkdir -p \/var\/backups\/portolan$/m);
     expect(a.stdout).toMatch(new RegExp(`^\\+ mkdir /var/backups/portolan/${backend.id}-\\d{8}T\\d{6}-\\d+$`, 'm'));
     expect(a.stdout).toContain('portolan: dry run, nothing changed; pass --apply to act');
@@ -163,7 +105,7 @@ describe('generated scripts run in dry-run mode', () => {
     const r = runScript(out.rollback, [join(dir, 'backup')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(existsSync(marker)).toBe(false);
+    expect(box.ran()).toBe('');
     expect(r.stdout).toMatch(backend.id === 'iptables' ? /^\+ ip6?tables-restore -w < / : /^\+ nft -f .*nftables\.restore$/m);
   });
 
@@ -177,7 +119,7 @@ describe('generated scripts run in dry-run mode', () => {
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('--apply needs root');
       expect(r.stdout).toBe('');
-      expect(existsSync(marker)).toBe(false);
+      expect(box.ran()).toBe('');
     }
   });
 
@@ -190,6 +132,6 @@ describe('generated scripts run in dry-run mode', () => {
     }
     expect(runScript(out.rollback, ['--bogus']).status).toBe(2);
     expect(runScript(out.apply, ['--help']).stdout).toContain('usage: apply.sh [--apply]');
-    expect(existsSync(marker)).toBe(false);
+    expect(box.ran()).toBe('');
   });
 });

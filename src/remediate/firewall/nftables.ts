@@ -4,8 +4,10 @@
  * chain if missing, flushes the chain and adds the desired rules, all in one transaction. The file is
  * the full desired state of that port, so the rebuild is idempotent by construction and atomic.
  * A base chain of our own can only take access away: its accept ends only this chain, and any other
- * table's drop still applies. Rollback loads `flush ruleset` plus the saved `nft list ruleset`, again
- * as one transaction, after a syntax check with `nft -c`.
+ * table's drop still applies. The apply saves the whole ruleset (for the record) and our table as it
+ * was; rollback deletes our table and loads the saved one back (nothing, when there was none) in one
+ * checked transaction. Other tables are never reloaded: a full `flush ruleset` + reload would rewrite
+ * tables iptables-nft owns (its xtables matches do not survive a listing and reload).
  */
 import { applyScript, rollbackScript } from '../shell.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from '../types.js';
@@ -58,16 +60,26 @@ function build(input: FirewallRuleSpec): GeneratedScript {
       'PORTOLAN_NFT',
       '}',
       '',
-      '# flush ruleset + the saved dump: loaded as one transaction, it restores exactly that state.',
+      '# Our table as it is now; nothing when it does not exist yet.',
+      'saved_table() {',
+      `  if nft list tables | grep -qx 'table ${NFT_TABLE}'; then nft list table ${NFT_TABLE}; fi`,
+      '}',
+      '',
+      '# Delete our table (adding it first makes the delete safe when it is absent), then load the saved',
+      '# one back: one transaction that restores exactly the table as it was and touches no other.',
       'restore_file() {',
-      "  printf 'flush ruleset\\n'",
-      '  # A dry run has no dump yet; say what would follow.',
-      '  if [ -f "$1" ]; then cat "$1"; else printf \'# (the ruleset saved in %s)\\n\' "$1"; fi',
+      `  printf 'add table ${NFT_TABLE}\\ndelete table ${NFT_TABLE}\\n'`,
+      '  # A dry run has no saved table yet; say what would follow.',
+      '  if [ -f "$1" ]; then cat "$1"; else printf \'# (the table saved in %s)\\n\' "$1"; fi',
       '}',
     ],
     backup: [
+      '# The whole ruleset, for the record; the rollback restores our table only.',
       'run_to "$BACKUP_DIR/nftables.rules" nft list ruleset',
-      'write "$BACKUP_DIR/nftables.restore" restore_file "$BACKUP_DIR/nftables.rules"',
+      'run_to "$BACKUP_DIR/portolan-table.nft" saved_table',
+      'write "$BACKUP_DIR/nftables.restore" restore_file "$BACKUP_DIR/portolan-table.nft"',
+      '# Prove the rollback file loads before the first change, not when it is needed.',
+      'run nft -c -f "$BACKUP_DIR/nftables.restore" || die "nft cannot load the saved table back, so no rollback could restore it; nothing was changed"',
     ],
     changes: [
       '# The file is the full desired state of this port: check it, then load it as one transaction.',

@@ -1,39 +1,22 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { shellcheck } from '../../../test/helpers/shellcheck.js';
-import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { describe, expect, it } from 'vitest';
+import {
+  expectGoldens,
+  expectHostileSpecsRefused,
+  expectShellcheckClean,
+  fakeToolbox,
+  firewallCases,
+  firewallSpec as specFor,
+} from '../../../test/helpers/remediate.js';
 import { UsageError } from '../../core/errors.js';
 import { firewalldBackend } from './firewalld.js';
 import { firewallBackend } from './registry.js';
-import type { FirewallRuleSpec } from '../types.js';
 import { ufwBackend } from './ufw.js';
 
-const KEY = '192.0.2.10/tcp/5432/exposed';
-const FAMILIES = [4, 6, 'both'] as const;
 const BACKENDS = [ufwBackend, firewalldBackend];
 
-/** The same specs as backends.test.ts; firewalld gets no interface, which it refuses by design. */
-function specFor(mode: 'block' | 'allowlist', family: 4 | 6 | 'both', withIface = true): FirewallRuleSpec {
-  const allowFrom = family === 4 ? ['10.0.0.0/8', '192.0.2.7'] : family === 6 ? ['2001:db8::/32'] : ['10.0.0.0/8', '2001:db8::/32'];
-  return {
-    mode,
-    protocol: mode === 'block' && family === 6 ? 'udp' : 'tcp',
-    port: 5432,
-    family,
-    findingKey: KEY,
-    ...(mode === 'allowlist' ? { allowFrom } : {}),
-    ...(family === 'both' && withIface ? { iface: 'eth0' } : {}),
-  };
-}
-
-const CASES = BACKENDS.flatMap((backend) =>
-  (['block', 'allowlist'] as const).flatMap((mode) =>
-    FAMILIES.map((family) => ({ backend, mode, family, spec: specFor(mode, family, backend.id === 'ufw') })),
-  ),
-);
+// The same specs as backends.test.ts; firewalld gets no interface, which it refuses by design.
+const CASES = firewallCases(BACKENDS, (b) => b.id === 'ufw');
 
 describe('ufw and firewalld backends', () => {
   it('are registered by id', () => {
@@ -44,18 +27,11 @@ describe('ufw and firewalld backends', () => {
   it.each(CASES)('$backend.id $mode IPv$family: output matches the golden files', async ({ backend, mode, family, spec }) => {
     const out = backend.build(spec);
     expect(out.backend).toBe(backend.id);
-    const name = `../../../test/fixtures/remediate/${backend.id}-${mode}-${family}`;
-    await expect(out.apply).toMatchFileSnapshot(`${name}.apply.sh`);
-    await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.sh`);
+    await expectGoldens(out, `${backend.id}-${mode}-${family}`);
   });
 
   it.each(CASES)('$backend.id $mode IPv$family: apply and rollback pass shellcheck', ({ backend, spec }) => {
-    const out = backend.build(spec);
-    for (const script of [out.apply, out.rollback]) {
-      const r = shellcheck(script);
-      expect(r.out).toBe('');
-      expect(r.status).toBe(0);
-    }
+    expectShellcheckClean(backend.build(spec));
   });
 
   it.each(CASES)('$backend.id $mode IPv$family: deterministic, backup saved before the first change', ({ backend, spec }) => {
@@ -130,54 +106,18 @@ describe('ufw and firewalld backends', () => {
 
   it.each(BACKENDS)('$id refuses hostile input in every field with a UsageError', (backend) => {
     const good = specFor('allowlist', 'both', false);
-    const fields: ((h: string) => FirewallRuleSpec)[] = [
-      (h) => ({ ...good, mode: h as never }),
-      (h) => ({ ...good, protocol: h as never }),
-      (h) => ({ ...good, port: h as never }),
-      (h) => ({ ...good, family: h as never }),
-      (h) => ({ ...good, iface: h }),
-      (h) => ({ ...good, findingKey: h }),
-      (h) => ({ ...good, allowFrom: [h] }),
-      (h) => ({ ...good, allowFrom: ['10.0.0.0/8', h] }),
-    ];
-    for (const field of fields) {
-      for (const h of HOSTILE) expect(() => backend.build(field(h))).toThrow(UsageError);
-    }
-    for (const port of [0, 65536, 22.5, Number.NaN, -22]) expect(() => backend.build({ ...good, port })).toThrow(UsageError);
+    expectHostileSpecsRefused((spec) => backend.build(spec), good);
     expect(() => backend.build({ ...good, allowFrom: [] })).toThrow(UsageError);
     expect(() => backend.build({ ...good, family: 4 })).toThrow(UsageError); // an IPv6 source in an IPv4-only rule
   });
 });
 
 describe('ufw and firewalld scripts run in dry-run mode', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'portolan-remediate-uf-'));
-  const bin = join(dir, 'bin');
-  const marker = join(dir, 'executed');
-  mkdirSync(bin);
   // Every tool the scripts act with is a fake that leaves a marker: none may run in a dry run.
-  for (const tool of ['ufw', 'firewall-cmd', 'cp', 'mv', 'mkdir']) {
-    writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> '${marker}'\n`);
-    chmodSync(join(bin, tool), 0o755);
-  }
-  // A fake id makes the root check meaningful even when the tests run as root.
-  writeFileSync(join(bin, 'id'), '#!/bin/sh\necho 1000\n');
-  chmodSync(join(bin, 'id'), 0o755);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function runScript(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-    rmSync(marker, { force: true });
-    const r = spawnSync('bash', ['-s', '--', ...args], {
-      input: script,
-      encoding: 'utf8',
-      env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, LC_ALL: 'C' },
-      timeout: 10_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-
-  function ran(): string {
-    return existsSync(marker) ? readFileSync(marker, 'utf8') : '';
-  }
+  const box = fakeToolbox('portolan-remediate-uf-', ['ufw', 'firewall-cmd', 'cp', 'mv', 'mkdir']);
+  const dir = box.dir;
+  const runScript = box.run;
+  const ran = box.ran;
 
   it.each(CASES)('$backend.id $mode IPv$family: dry run prints the commands and executes none', ({ backend, spec }) => {
     const out = backend.build(spec);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { FIREWALL_KEY as KEY, expectGoldens, expectHostileSpecsRefused, firewallCases, firewallSpec } from '../../../test/helpers/remediate.js';
 import { UsageError } from '../../core/errors.js';
 import { firewallBackend } from './registry.js';
 import type { FirewallRuleSpec } from '../types.js';
@@ -7,15 +7,9 @@ import { validateCidr } from '../validate.js';
 import { PS_IS_ADMIN, psQuote } from '../powershell.js';
 import { complementRanges, windowsBackend, windowsRuleName } from './windows.js';
 
-const KEY = '192.0.2.10/tcp/5432/exposed';
-const FAMILIES = [4, 6, 'both'] as const;
-
-function specFor(mode: 'block' | 'allowlist', family: 4 | 6 | 'both'): FirewallRuleSpec {
-  const allowFrom = family === 4 ? ['10.0.0.0/8', '192.0.2.7'] : family === 6 ? ['2001:db8::/32'] : ['10.0.0.0/8', '2001:db8::/32'];
-  return { mode, protocol: mode === 'block' && family === 6 ? 'udp' : 'tcp', port: 5432, family, findingKey: KEY, ...(mode === 'allowlist' ? { allowFrom } : {}) };
-}
-
-const CASES = (['block', 'allowlist'] as const).flatMap((mode) => FAMILIES.map((family) => ({ mode, family, spec: specFor(mode, family) })));
+// Windows Firewall does not scope rules by interface, so no spec here has one.
+const specFor = (mode: 'block' | 'allowlist', family: 4 | 6 | 'both'): FirewallRuleSpec => firewallSpec(mode, family, false);
+const CASES = firewallCases([windowsBackend], () => false);
 const cidrs = (...t: string[]) => t.map(validateCidr);
 
 describe('complementRanges', () => {
@@ -68,9 +62,7 @@ describe('windows firewall backend', () => {
     const out = windowsBackend.build(spec);
     expect(out.backend).toBe('windows');
     expect(windowsBackend.build(structuredClone(spec))).toEqual(out);
-    const name = `../../../test/fixtures/remediate/windows-${mode}-${family}`;
-    await expect(out.apply).toMatchFileSnapshot(`${name}.apply.ps1`);
-    await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.ps1`);
+    await expectGoldens(out, `windows-${mode}-${family}`, 'ps1');
   });
 
   it.each(CASES)('$mode IPv$family: structure: dry run by default, elevation, Stop, backup before the change', ({ spec }) => {
@@ -127,17 +119,7 @@ describe('windows firewall backend', () => {
 
   it('refuses hostile input in every field, an interface, and an allowlist that covers everything', () => {
     const good = specFor('allowlist', 'both');
-    const fields: ((h: string) => FirewallRuleSpec)[] = [
-      (h) => ({ ...good, mode: h as never }),
-      (h) => ({ ...good, protocol: h as never }),
-      (h) => ({ ...good, port: h as never }),
-      (h) => ({ ...good, family: h as never }),
-      (h) => ({ ...good, iface: h }),
-      (h) => ({ ...good, findingKey: h }),
-      (h) => ({ ...good, allowFrom: [h] }),
-      (h) => ({ ...good, allowFrom: ['10.0.0.0/8', h] }),
-    ];
-    for (const field of fields) for (const h of HOSTILE) expect(() => windowsBackend.build(field(h))).toThrow(UsageError);
+    expectHostileSpecsRefused((spec) => windowsBackend.build(spec), good);
     expect(() => windowsBackend.build({ ...good, iface: 'eth0' })).toThrow(/does not scope rules by interface/);
     expect(() => windowsBackend.build({ ...good, family: 4, allowFrom: ['0.0.0.0/0'] })).toThrow(UsageError);
     expect(() => windowsBackend.build({ ...good, allowFrom: ['0.0.0.0/0', '::/0'] })).toThrow(/block nothing/);

@@ -1,10 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { shellcheck } from '../../../test/helpers/shellcheck.js';
+import { describe, expect, it } from 'vitest';
 import { HOSTILE } from '../../../test/helpers/hostile-strings.js';
+import { expectGoldens, expectShellcheckClean, fakeToolbox } from '../../../test/helpers/remediate.js';
 import { UsageError } from '../../core/errors.js';
 import { SERVICE_MANAGERS, buildServiceScripts } from './registry.js';
 import { validateSystemdUnit } from './systemd.js';
@@ -51,7 +49,7 @@ describe('service name validation', () => {
         expect(() => buildServiceScripts({ ...spec, findingKey: h })).toThrow(UsageError);
       }
     }
-    for (const h of [...HOSTILE, 'upstart']) expect(() => buildServiceScripts({ manager: h as never, name: 'x', findingKey: KEY })).toThrow(UsageError);
+    for (const h of [...HOSTILE, 'upstart']) expect(() => buildServiceScripts({ manager: h, name: 'x', findingKey: KEY })).toThrow(UsageError);
   });
 });
 
@@ -59,19 +57,11 @@ describe('service scripts', () => {
   it.each(CASES)('$manager: output matches the golden files and is deterministic', async ({ manager, spec }) => {
     const out = buildServiceScripts(spec);
     expect(buildServiceScripts(structuredClone(spec))).toEqual(out);
-    const ext = manager === 'windows' ? 'ps1' : 'sh';
-    const name = `../../../test/fixtures/remediate/service-${manager}`;
-    await expect(out.apply).toMatchFileSnapshot(`${name}.apply.${ext}`);
-    await expect(out.rollback).toMatchFileSnapshot(`${name}.rollback.${ext}`);
+    await expectGoldens(out, `service-${manager}`, manager === 'windows' ? 'ps1' : 'sh');
   });
 
   it.each(BASH)('$manager: apply and rollback pass shellcheck', ({ spec }) => {
-    const out = buildServiceScripts(spec);
-    for (const script of [out.apply, out.rollback]) {
-      const r = shellcheck(script);
-      expect(r.out).toBe('');
-      expect(r.status).toBe(0);
-    }
+    expectShellcheckClean(buildServiceScripts(spec));
   });
 
   it.each(BASH)('$manager: the state is saved before the first change', ({ spec }) => {
@@ -97,35 +87,16 @@ describe('service scripts', () => {
 });
 
 describe('service scripts run in dry-run mode', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'portolan-services-'));
-  const bin = join(dir, 'bin');
-  const marker = join(dir, 'executed');
-  mkdirSync(bin);
-  for (const tool of ['systemctl', 'service', 'update-rc.d', 'mkdir', 'touch', 'reboot']) {
-    writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> '${marker}'\n`);
-    chmodSync(join(bin, tool), 0o755);
-  }
-  writeFileSync(join(bin, 'id'), '#!/bin/sh\necho 1000\n');
-  chmodSync(join(bin, 'id'), 0o755);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function runScript(script: string, args: string[]) {
-    rmSync(marker, { force: true });
-    const r = spawnSync('bash', ['-s', '--', ...args], {
-      input: script,
-      encoding: 'utf8',
-      env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, LC_ALL: 'C' },
-      timeout: 10_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
+  const box = fakeToolbox('portolan-services-', ['systemctl', 'service', 'update-rc.d', 'mkdir', 'touch', 'reboot']);
+  const dir = box.dir;
+  const runScript = box.run;
 
   it.each(BASH)('$manager: dry run prints the commands and executes none', ({ manager, spec }) => {
     const out = buildServiceScripts(spec);
     const a = runScript(out.apply, []);
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
-    expect(existsSync(marker)).toBe(false);
+    expect(box.ran()).toBe('');
     if (manager === 'systemd') expect(a.stdout).toMatch(/^\+ systemctl disable --now -- redis-server\.service$/m);
     else expect(a.stdout).toMatch(/^\+ service redis-server stop\n\+ update-rc\.d redis-server disable$/m);
     expect(a.stdout).toContain('portolan: dry run, nothing changed; pass --apply to act');
@@ -133,7 +104,7 @@ describe('service scripts run in dry-run mode', () => {
     const r = runScript(out.rollback, [join(dir, 'none')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(existsSync(marker)).toBe(false);
+    expect(box.ran()).toBe('');
     expect(r.stdout).toMatch(/^\? if it was enabled: /m);
   });
 
@@ -167,7 +138,7 @@ describe('service scripts run in dry-run mode', () => {
       const r = runScript(out.rollback, [d]);
       expect(r.status).toBe(0);
       expect(r.stdout).not.toMatch(/^\+ (systemctl|service|update-rc)/m);
-      expect(existsSync(marker)).toBe(false);
+      expect(box.ran()).toBe('');
     }
   });
 
@@ -183,6 +154,6 @@ describe('service scripts run in dry-run mode', () => {
       expect(r.stdout).toBe('');
     }
     expect(runScript(out.apply, ['$(touch x)']).status).toBe(2);
-    expect(existsSync(marker)).toBe(false);
+    expect(box.ran()).toBe('');
   });
 });
