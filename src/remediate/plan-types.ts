@@ -80,6 +80,18 @@ export interface HostService {
   allowed?: boolean;
 }
 
+/** A version that fixes the finding's CVE, from the vulnerability data (plain text; never put into a command unvalidated). */
+export interface PlanFix {
+  /** `debian`: a Debian package version; `upstream`: the vendor's release. */
+  source: 'debian' | 'upstream';
+  /** Debian source package or product name (`openssh`). */
+  package: string;
+  /** The first fixed version (`1:9.2p1-2+deb12u3`, `9.8p1`). */
+  version: string;
+  /** The Debian codename the version applies to (`bookworm`). */
+  release?: string;
+}
+
 /** What the plan builder needs besides the finding. */
 export interface PlanInput {
   finding: Finding;
@@ -91,6 +103,8 @@ export interface PlanInput {
   zone?: string;
   /** An installed package version from an SSH audit, if known (`openssh-server 1:9.2p1-2+deb12u2`). */
   installedPackage?: { name: string; version: string };
+  /** Fixed versions of the finding's CVE, when the vulnerability data knows them; without it the built-in data is consulted. */
+  fixes?: PlanFix[];
   /** Epoch ms for `generatedAt`. */
   now: number;
 }

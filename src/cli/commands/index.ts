@@ -8,6 +8,7 @@ import { listenersCommand } from './listeners.js';
 import { policyCommands } from './policy.js';
 import { queryCommands } from './query.js';
 import { scanCommand } from './scan.js';
+import { remediateCommand } from './remediate.js';
 import { verifyCommand } from './verify.js';
 
 /** What every command gets: the raw argv (recorded in outputs and checkpoints) and a way to set the exit code. */
@@ -20,4 +21,4 @@ export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand, vulndbCommand, findingsCommand, verifyCommand, policyCommands];
+export const COMMANDS: readonly CliCommand[] = [scanCommand, importCommand, listenersCommand, queryCommands, diffCommand, vulndbCommand, findingsCommand, remediateCommand, verifyCommand, policyCommands];

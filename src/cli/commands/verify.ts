@@ -20,10 +20,14 @@ import type { CliCommand, CliContext } from './index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/portolan.js', import.meta.url));
 
-interface Options {
+/** What a verification needs: the store, and the scope the re-scan must keep to. */
+export interface VerifyOptions {
   db?: string;
   since?: string;
   scope?: string;
+}
+
+interface Options extends VerifyOptions {
   format?: string;
   json?: boolean;
   csv?: boolean;
@@ -43,7 +47,8 @@ export interface Verdict {
   title: string;
 }
 
-const COLUMNS: readonly Column<Verdict>[] = [
+/** The verdict table's columns (shared with `remediate --apply`). */
+export const VERDICT_COLUMNS: readonly Column<Verdict>[] = [
   { header: 'RESULT', value: (v) => v.result },
   { header: 'KEY', value: (v) => v.key },
   { header: 'EVIDENCE', value: (v) => v.evidence },
@@ -51,7 +56,7 @@ const COLUMNS: readonly Column<Verdict>[] = [
 ];
 
 /** Run `portolan scan` on `hosts` × `ports`; resolves to what it saw per `address/protocol/port`. */
-function rescan(hosts: string[], ports: number[], o: Options, seen: Map<string, Seen>): Promise<void> {
+function rescan(hosts: string[], ports: number[], o: VerifyOptions, seen: Map<string, Seen>): Promise<void> {
   const args = [BIN, 'scan', ...hosts, '-p', ports.join(','), '-Pn', '--no-progress', '-oJ', '-'];
   if (o.db !== undefined) args.push('--db', o.db);
   if (o.scope !== undefined) args.push('--scope', o.scope);
@@ -91,7 +96,8 @@ function rescan(hosts: string[], ports: number[], o: Options, seen: Map<string, 
   });
 }
 
-async function verify(keys: string[], o: Options): Promise<{ verdicts: Verdict[]; stillOpen: number }> {
+/** Re-scan the findings behind `keys` (all open ones when empty) and say, per finding, fixed or still open. */
+export async function verifyFindings(keys: string[], o: VerifyOptions): Promise<{ verdicts: Verdict[]; stillOpen: number }> {
   let chosen: Finding[];
   const store = await openCliStore(o.db);
   try {
@@ -161,10 +167,10 @@ function defineVerify(program: Command, ctx: CliContext): void {
   addFormatOptions(cmd);
   cmd.action(async (keys: string[], o: Options) => {
     const format = pickFormat(o);
-    const { verdicts, stillOpen } = await verify(keys, o);
+    const { verdicts, stillOpen } = await verifyFindings(keys, o);
     tolerateClosedStdout();
     if (format === 'table' && verdicts.length === 0) process.stdout.write('nothing to verify: no open findings\n');
-    else process.stdout.write(renderRows(format, COLUMNS, verdicts));
+    else process.stdout.write(renderRows(format, VERDICT_COLUMNS, verdicts));
     if (stillOpen > 0) process.stderr.write(`portolan: ${stillOpen} finding${stillOpen === 1 ? '' : 's'} still open\n`);
     ctx.setExitCode(stillOpen > 0 ? 1 : 0);
   });
