@@ -5,6 +5,7 @@ import type { Finding, FindingReason } from '../core/finding.js';
 import { configBackend } from './config/registry.js';
 import { firewallBackend } from './firewall/registry.js';
 import { buildPlan } from './plan.js';
+import { PLAN_FORMATS } from '../report/plan-registry.js';
 import { PLAN_SECTION_IDS, type PlanBlock, type PlanChoices, type PlanInput, type RemediationPlan } from './plan-types.js';
 
 const NOW = 1_750_000_000_000;
@@ -320,5 +321,15 @@ describe('buildPlan: no boilerplate', () => {
     const prose = (p: RemediationPlan) => new Set([...units(p)].filter((u) => !quotedReason(p, u) && !blocks(p).some((b) => b.block.kind === 'code' && b.block.text === u)));
     const a = prose(PLANS.redis);
     expect([...prose(other)].filter((u) => a.has(u))).toEqual([]);
+  });
+});
+
+describe('buildPlan: goldens of whole plans as users read them', () => {
+  // Pins the plan text end to end (builder + renderer): a change in either shows up as a diff here.
+  it.each(['redis', 'ssh'] as const)('%s plan in every format', async (name) => {
+    const plan = buildPlan(CASES[name], NFT);
+    for (const format of PLAN_FORMATS) {
+      await expect(format.render(plan)).toMatchFileSnapshot(`../../test/fixtures/plans/built-${name}${format.extension}`);
+    }
   });
 });

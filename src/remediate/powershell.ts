@@ -44,3 +44,9 @@ export function psPrologue(params: string): string[] {
     `$BackupRoot = ${PS_BACKUP_ROOT}`,
   ];
 }
+
+/** Sets $Rollback to the rollback script beside this one (apply-X.ps1 pairs with rollback-X.ps1). */
+export const PS_ROLLBACK_NAME = [
+  '$Self = if ($PSCommandPath) { Split-Path -Leaf $PSCommandPath } else { \'\' }',
+  "$Rollback = if ($Self -like 'apply-*') { Join-Path $PSScriptRoot ($Self -replace '^apply-', 'rollback-') } else { 'rollback.ps1' }",
+];

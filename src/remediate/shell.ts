@@ -150,13 +150,19 @@ function header(kind: 'apply' | 'rollback', backend: string, summary: string, fi
   ];
 }
 
+/** Sets ME to the script's file name, for messages; `fallback` when it runs from a pipe (`bash -s`). */
+function selfName(fallback: string): string[] {
+  return ['ME="${0##*/}"', 'case "$ME" in', '  *.sh) ;;', `  *) ME='${fallback}' ;;`, 'esac', ''];
+}
+
 /** The full apply script for a backend's parts. */
 export function applyScript(p: ApplyParts): string {
   const lines = [
     ...header('apply', p.backend, p.summary, p.findingKey),
+    ...selfName('apply.sh'),
     'usage() {',
-    "  cat <<'USAGE'",
-    'usage: apply.sh [--apply]',
+    '  cat <<USAGE',
+    'usage: $ME [--apply]',
     '  (no option)  dry run: print every command, change nothing',
     '  --apply      save the current state to a backup directory, then change it (needs root)',
     'USAGE',
@@ -184,14 +190,19 @@ export function applyScript(p: ApplyParts): string {
     ...p.backup,
     `run_to "$BACKUP_ROOT/${p.backend}.last" printf '%s\\n' "$BACKUP_DIR"`,
     // Single quotes on purpose: the trap expands BACKUP_DIR when it fires.
-    'trap \'echo "portolan: failed; restore with: rollback.sh --apply $BACKUP_DIR" >&2\' ERR',
+    '# The rollback script beside this one: apply-X.sh pairs with rollback-X.sh.',
+    'case "$ME" in',
+    '  apply-*) ROLLBACK="${0%"$ME"}rollback-${ME#apply-}" ;;',
+    "  *) ROLLBACK='rollback.sh' ;;",
+    'esac',
+    'trap \'echo "portolan: failed; restore with: bash $ROLLBACK --apply $BACKUP_DIR" >&2\' ERR',
     '',
     ...p.changes,
     '',
     'trap - ERR',
     'if [ "$APPLY" -eq 1 ]; then',
     '  echo "portolan: done; saved state in $BACKUP_DIR"',
-    '  echo "portolan: undo with: rollback.sh --apply $BACKUP_DIR"',
+    '  echo "portolan: undo with: bash $ROLLBACK --apply $BACKUP_DIR"',
     'else',
     "  echo 'portolan: dry run, nothing changed; pass --apply to act'",
     'fi',
@@ -204,9 +215,10 @@ export function rollbackScript(p: RollbackParts): string {
   for (const f of p.files) assertName('backup file', f.replace(/\./g, '-'));
   const lines = [
     ...header('rollback', p.backend, p.summary, p.findingKey),
+    ...selfName('rollback.sh'),
     'usage() {',
-    "  cat <<'USAGE'",
-    'usage: rollback.sh [--apply] [BACKUP_DIR]',
+    '  cat <<USAGE',
+    'usage: $ME [--apply] [BACKUP_DIR]',
     '  BACKUP_DIR   the directory the apply script printed (default: the last one it recorded)',
     '  --apply      restore exactly that saved state (needs root); without it, only print',
     'USAGE',

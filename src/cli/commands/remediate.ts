@@ -13,6 +13,7 @@ import { policySources } from '../../assess/policy-sources.js';
 import type { Policy } from '../../assess/policy.js';
 import { FIREWALL_BACKENDS, firewallBackend } from '../../remediate/firewall/registry.js';
 import { SERVICE_MANAGERS } from '../../remediate/service/registry.js';
+import { knowledgeFor } from '../../remediate/knowledge.js';
 import { buildPlan } from '../../remediate/plan.js';
 import type { HostService, PlanChoices, RemediationOptionId, RemediationPlan } from '../../remediate/plan-types.js';
 import { validateCidr, validateIface, validateMode } from '../../remediate/validate.js';
@@ -111,6 +112,10 @@ async function plansFor(keys: string[], o: Options, choices: PlanChoices): Promi
     for (const finding of findings) {
       const hostServices = await hostServicesOf(store, finding, policy);
       const input: Parameters<typeof buildPlan>[0] = { finding, hostServices, now };
+      // A package audit of the host (portolan listeners --packages) tells the upgrade option what is installed.
+      const pkgName = knowledgeFor(finding.service, finding.port, finding.protocol).knowledge.debian?.package;
+      const installed = pkgName === undefined ? undefined : (await store.packages({ address: finding.address, name: pkgName }))[0];
+      if (installed !== undefined) input.installedPackage = { name: installed.name, version: installed.version };
       if (policy !== undefined) {
         const sources = policySources(policy, { address: finding.address, protocol: finding.protocol, port: finding.port, state: 'open', ...(finding.service?.name !== undefined && { name: finding.service.name }) });
         if (sources.from !== undefined && sources.from.length > 0) input.policyAllowFrom = sources.from;
