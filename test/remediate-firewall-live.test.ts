@@ -5,179 +5,11 @@
  * runs in the host's own namespace: every command goes through `ip netns exec`, and backups go to a
  * temp dir through PORTOLAN_BACKUP_ROOT.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { iptablesBackend } from '../src/remediate/firewall/iptables.js';
 import { nftablesBackend } from '../src/remediate/firewall/nftables.js';
-import type { FirewallBackend, FirewallRuleSpec } from '../src/remediate/types.js';
-import { runBash, type ScriptResult } from './helpers/remediate.js';
-
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** The port the rules cover, and one they must leave alone. */
-const P = 7001;
-const Q = 7002;
-const KEY = 'live/tcp/7001/test';
-const CASE_MS = 20_000;
-const CONNECT_MS = 700;
-
-/** Where a command lives on the system PATH, or undefined. */
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-const has = (cmd: string): boolean => which(cmd) !== undefined;
-const isRoot = process.getuid?.() === 0;
-/** What a suite needs and this machine lacks (root included), and the title suffix that says so. */
-const missing = (tools: string[]): string[] => [...(isRoot ? [] : ['root']), ...tools.filter((t) => !has(t))];
-const needs = (lacking: string[]): string => (lacking.length > 0 ? ` (skipped: needs ${lacking.join(', ')})` : '');
-
-const block: FirewallRuleSpec = { mode: 'block', protocol: 'tcp', port: P, family: 'both', findingKey: KEY };
-const allow: FirewallRuleSpec = { ...block, mode: 'allowlist', allowFrom: ['127.0.0.1/32'] };
-
-/** Listens on 127.0.0.1 and ::1 at every port given; exits by itself after 60 s should a test die. */
-const SERVER_JS = `const net = require('net');
-const ports = process.argv.slice(1).map(Number);
-let up = 0;
-for (const host of ['127.0.0.1', '::1']) for (const port of ports) {
-  const s = net.createServer((c) => c.end());
-  s.on('error', (e) => { console.error(e.message); process.exit(1); });
-  s.listen(port, host, () => { if (++up === ports.length * 2) console.log('ready'); });
-}
-setTimeout(() => process.exit(0), 60000);`;
-
-/** Connects to each [host, port] once, in parallel: `open`, `timeout` (dropped) or the error code. */
-const PROBE_JS = `const net = require('net');
-Promise.all(JSON.parse(process.argv[1]).map(([host, port]) => new Promise((done) => {
-  const s = net.connect({ host, port });
-  const t = setTimeout(() => { s.destroy(); done('timeout'); }, ${CONNECT_MS});
-  s.on('connect', () => { clearTimeout(t); s.destroy(); done('open'); });
-  s.on('error', (e) => { clearTimeout(t); done(e.code); });
-}))).then((r) => console.log(JSON.stringify(r)));`;
-
-/** One namespace of our own, with the PATH its tools are found on (a shim first for another iptables). */
-class Namespace {
-  readonly name = `portolan-fw-${randomBytes(4).toString('hex')}`;
-  readonly backups: string;
-  private readonly servers: ChildProcess[] = [];
-
-  constructor(
-    readonly tmp: string,
-    readonly path: string,
-  ) {
-    this.backups = join(tmp, 'backups');
-  }
-
-  /** Runs a command inside the namespace; throws unless it succeeds, and returns its stdout. */
-  run(cmd: string, args: string[], input?: string): string {
-    const r = spawnSync('ip', ['netns', 'exec', this.name, cmd, ...args], { input, encoding: 'utf8', env: { PATH: this.path }, timeout: 10_000 });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${this.name}: status ${r.status}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  /** Runs a generated script inside the namespace with the backups in the temp dir. */
-  script(text: string, args: string[]): ScriptResult {
-    const env = { PATH: this.path, PORTOLAN_BACKUP_ROOT: this.backups };
-    return runBash(text, args, { env, wrap: ['ip', 'netns', 'exec', this.name], timeoutMs: 15_000 });
-  }
-
-  /** The backup directory the last apply recorded. */
-  lastBackup(backend: string): string {
-    return readFileSync(join(this.backups, `${backend}.last`), 'utf8').trim();
-  }
-
-  /** Starts the loopback servers for `ports` and waits until all listen. */
-  async serve(ports: number[]): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', this.name, process.execPath, '-e', SERVER_JS, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.servers.push(child);
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('servers did not start in 5 s')), 5_000);
-      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && (clearTimeout(t), resolve()));
-      child.on('exit', (code) => (clearTimeout(t), reject(new Error(`servers exited with ${code}`))));
-    });
-  }
-
-  /** What a connect from inside the namespace to each port on 127.0.0.1 and ::1 gets. */
-  reach(ports: number[]): Record<string, string> {
-    const targets = ['127.0.0.1', '::1'].flatMap((h) => ports.map((p) => [h, p] as const));
-    const out = JSON.parse(this.run(process.execPath, ['-e', PROBE_JS, JSON.stringify(targets)])) as string[];
-    return Object.fromEntries(targets.map(([h, p], i) => [`${h} ${p}`, out[i]!]));
-  }
-
-  /** Stops our servers by PID and deletes the namespace. */
-  destroy(): void {
-    for (const s of this.servers) if (s.pid !== undefined && s.exitCode === null) process.kill(s.pid, 'SIGTERM');
-    spawnSync('ip', ['netns', 'delete', this.name]);
-  }
-}
-
-/**
- * The system PATH, or with `shim` (`legacy`, `nft`) a PATH whose iptables tools are that variant's:
- * symlinks in `tmp` named as the scripts call them (the multi-call binaries go by that name).
- */
-function shimPath(tmp: string, shim: string | undefined): string {
-  if (shim === undefined) return SYSTEM_PATH;
-  const dir = join(tmp, 'shim');
-  mkdirSync(dir);
-  for (const cmd of ['iptables', 'ip6tables']) {
-    for (const tail of ['', '-save', '-restore']) {
-      const target = which(`${cmd}-${shim}${tail}`);
-      if (target === undefined) throw new Error(`${cmd}-${shim}${tail} is not installed`);
-      symlinkSync(target, join(dir, `${cmd}${tail}`));
-    }
-  }
-  return `${dir}:${SYSTEM_PATH}`;
-}
-
-/** Runs `body` in a fresh namespace that is deleted afterwards, whatever happens; `shim` as in shimPath. */
-async function inNamespace(body: (ns: Namespace) => Promise<void> | void, shim?: string): Promise<void> {
-  const tmp = mkdtempSync(join(tmpdir(), 'portolan-fw-live-'));
-  const ns = new Namespace(tmp, shimPath(tmp, shim));
-  try {
-    const add = spawnSync('ip', ['netns', 'add', ns.name], { encoding: 'utf8' });
-    if (add.status !== 0) throw new Error(`ip netns add ${ns.name}: ${add.stderr}`);
-    ns.run('ip', ['link', 'set', 'lo', 'up']);
-    await body(ns);
-  } finally {
-    ns.destroy();
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-/** Expected connect results: every address and port open except those listed. */
-function expectReach(ns: Namespace, dropped: string[]): void {
-  const want = Object.fromEntries(['127.0.0.1', '::1'].flatMap((h) => [P, Q].map((p) => [`${h} ${p}`, dropped.includes(`${h} ${p}`) ? 'timeout' : 'open'])));
-  expect(ns.reach([P, Q])).toEqual(want);
-}
-
-/** Runs a script and demands success; returns its stdout. */
-function ok(ns: Namespace, text: string, args: string[]): string {
-  const r = ns.script(text, args);
-  expect(r.stderr, r.stdout).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout;
-}
-
-/** A dry run of both scripts changes nothing: same dump, and not even the backup root is made. */
-function expectDryRunInert(ns: Namespace, backend: FirewallBackend, dump: () => string): void {
-  const before = dump();
-  const out = backend.build(block);
-  expect(ok(ns, out.apply, [])).toContain('portolan: dry run, nothing changed');
-  expect(ok(ns, out.rollback, [join(ns.tmp, 'none')])).toContain('portolan: dry run, nothing changed');
-  expect(dump()).toBe(before);
-  expect(existsSync(ns.backups)).toBe(false);
-}
-
-/** A run that must refuse before the first change: status 1, the reason on stderr, no backup recorded. */
-function expectRefused(ns: Namespace, text: string, why: string, backend: string): void {
-  const r = ns.script(text, ['--apply']);
-  expect(r.status).toBe(1);
-  expect(r.stderr).toContain(why);
-  expect(existsSync(join(ns.backups, `${backend}.last`))).toBe(false);
-}
+import { CASE_MS, KEY, P, Q, SYSTEM_PATH, allow, block, expectDryRunInert, expectReach, expectRefused, has, inNamespace, missing, needs, ok, type Namespace } from './helpers/fw-namespace.js';
 
 const NFT_BASELINE = `table inet filter {
 \tchain input {
@@ -228,6 +60,22 @@ describe.skipIf(NFT_MISSING.length > 0)(`nftables scripts in a namespace${needs(
 
       ok(ns, blocked.rollback, ['--apply', first]);
       expect(list()).toBe(base);
+      expectReach(ns, []);
+    }),
+  );
+
+  it('rollback keeps what other tools added after the apply', { timeout: CASE_MS }, () =>
+    inNamespace(async (ns) => {
+      const list = nftList(ns);
+      ns.run('nft', ['-f', '-'], NFT_BASELINE);
+      await ns.serve([P, Q]);
+      const out = nftablesBackend.build(block);
+      ok(ns, out.apply, ['--apply']);
+      // Another tool (a fail2ban-style ban list) adds its own table while our rule is in place.
+      const other = 'table inet other {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr 192.0.2.1 drop\n\t}\n}\n';
+      ns.run('nft', ['-f', '-'], other);
+      ok(ns, out.rollback, ['--apply', ns.lastBackup('nftables')]);
+      expect(list()).toBe(`${NFT_BASELINE}${other}`);
       expectReach(ns, []);
     }),
   );
@@ -354,9 +202,16 @@ describe.skipIf(IPT_MISSING.length > 0).each(VARIANTS)(`iptables ($variant) scri
     expect(ns.run('ip6tables', ['-w', '-S', chain])).toBe(`-N ${chain}\n${drop}\n`);
     expect(dump().split(jump)).toHaveLength(3);
     expectReach(ns, [`::1 ${P}`]);
+    // Rolling back the allowlist apply puts back the block rules its backup saved (chain and jump kept).
+    const second = ns.lastBackup('iptables');
+    ok(ns, iptablesBackend.build(allow).rollback, ['--apply', second]);
+    expect(ns.run('iptables', ['-w', '-S', chain])).toBe(`-N ${chain}\n${drop}\n`);
+    expect(dump().split(jump)).toHaveLength(3);
+    expectReach(ns, [`127.0.0.1 ${P}`, `::1 ${P}`]);
+    ok(ns, iptablesBackend.build(allow).apply, ['--apply']);
     // A dry run of the rollback, given a real backup, still changes nothing (no traffic in between).
     const now = dump();
-    expect(ok(ns, blocked.rollback, [first])).toContain(`+ iptables-restore -w < ${first}/iptables.rules\n`);
+    expect(ok(ns, blocked.rollback, [first])).toContain(`? saved_chain_exists ${first}/iptables.rules ${chain}\n`);
     expect(dump()).toBe(now);
 
     // What the replacement rests on: with --noflush, redeclaring a user chain empties just that chain.
@@ -370,6 +225,22 @@ describe.skipIf(IPT_MISSING.length > 0).each(VARIANTS)(`iptables ($variant) scri
     ok(ns, blocked.rollback, ['--apply', first]);
     // Counters normalised (see zeroCounters): the probes since the baseline dump counted packets.
     expect(zeroCounters(dump())).toBe(zeroCounters(base));
+    expectReach(ns, []);
+  }));
+
+  it('rollback keeps rules other tools added after the apply (a fail2ban-style ban)', { timeout: CASE_MS }, inNs(async (ns) => {
+    const dump = saves(ns);
+    for (const restore of ['iptables-restore', 'ip6tables-restore']) ns.run(restore, ['-w'], IPT_BASELINE);
+    await ns.serve([P, Q]);
+    const base = dump();
+    const out = iptablesBackend.build(block);
+    ok(ns, out.apply, ['--apply']);
+    ns.run('iptables', ['-w', '-I', 'INPUT', '1', '-s', '192.0.2.1/32', '-j', 'DROP']);
+    ok(ns, out.rollback, ['--apply', ns.lastBackup('iptables')]);
+    const after = zeroCounters(dump());
+    expect(after).not.toContain('PORTOLAN-');
+    // The baseline plus the ban, which a restore of the whole saved dump would have wiped out.
+    expect(after).toBe(zeroCounters(base).replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n-A INPUT -s 192.0.2.1/32 -j DROP\n'));
     expectReach(ns, []);
   }));
 
@@ -389,13 +260,13 @@ describe.skipIf(IPT_MISSING.length > 0).each(VARIANTS)(`iptables ($variant) scri
     const undo = ok(ns, out.rollback, ['--apply', ns.lastBackup('iptables')]);
     const after = dump(); // before the probes below count packets in a legacy table
     if (variant === 'nf_tables') {
-      expect(undo).toContain('+ nft add table ip filter \\; delete table ip filter\n');
-      expect(undo).toContain('+ nft add table ip6 filter \\; delete table ip6 filter\n');
+      expect(undo).toContain('+ nft delete table ip filter\n');
+      expect(undo).toContain('+ nft delete table ip6 filter\n');
       expect(after).toBe(before);
     } else {
       // A legacy table, once the kernel made it in a namespace, lives as long as the namespace:
       // the closest state to "absent" is the table a fresh kernel makes, and it filters nothing.
-      expect(undo).toMatch(/^\+ iptables-restore -w < .*\/empty-v4\.rules$/m);
+      expect(undo).toMatch(/^\+ iptables -w -X PORTOLAN-TCP-\d+$/m);
       expect(after).toBe(`${EMPTY_FILTER}--- ip6\n${EMPTY_FILTER}`);
     }
     expect(nftList()).toBe(nftBefore);

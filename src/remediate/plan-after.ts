@@ -175,7 +175,7 @@ function breakage(ctx: PlanContext, o: PlanOptions, rec: RemediationOption): str
       break;
     default: {
       out.push(`The upgrade restarts ${ctx.label} on ${host}; a new release can change defaults or drop old options its configuration uses.`);
-      out.push(`rollback-apt.sh on ${host} reinstalls the saved, vulnerable version of ${ctx.knowledge.debian?.package ?? ctx.label}: use it only to get ${ctx.where} working again, then upgrade anew.`);
+      out.push(`${rec.scripts[0]?.rollbackName ?? 'The apt rollback script'} on ${host} reinstalls the saved, vulnerable version of ${ctx.knowledge.debian?.package ?? ctx.label}: use it only to get ${ctx.where} working again, then upgrade anew.`);
       const interim = o.options.find((x) => x.id === (ctx.sources.length > 0 ? 'allowlist' : 'block') && x.available);
       if (interim !== undefined) out.push(`The interim ${ctx.firewall.id} rule (${interim.title}) cuts off the users of ${ctx.label} (${ctx.knowledge.clients}) until it is rolled back after the upgrade.`);
     }

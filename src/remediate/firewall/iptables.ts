@@ -3,12 +3,13 @@
  * by one `iptables-restore --noflush` (declaring a user chain in restore input flushes it, atomically with
  * the new rules), and jumped to from INPUT once, checked with `-C` before `-I`. So a second run adds
  * nothing, and a changed spec (another allowed source) replaces the old rules instead of piling up.
- * Rollback is `iptables-restore` of the saved `iptables-save` dump, which replaces every saved table.
- * A dump without the filter table means the apply created that table, and restoring the dump would
- * leave it (with our chain and jump) in place; the rollback then removes it again: under iptables-nft
- * it deletes the nftables table, under legacy iptables (whose kernel tables cannot be removed) it
- * restores the table a fresh kernel has, built-in chains accepting and nothing else. A filter table
- * iptables-save cannot dump (native nftables rules) could never be restored, so the apply refuses it.
+ * Rollback puts back only what the apply touched: our chain and its jump, as the saved
+ * `iptables-save` dump had them (its rules restored, or both removed when the dump had no such
+ * chain). Everything else stays as it is now, so rules another tool added meanwhile (fail2ban bans,
+ * Docker's chains) survive. When the dump had no filter table at all, the apply created it; once our
+ * chain is gone and the table holds nothing else, the rollback deletes it again under iptables-nft
+ * (legacy kernel tables cannot be removed: an empty one stays). A filter table iptables-save cannot
+ * dump (native nftables rules) could not be read back, so the apply refuses it.
  */
 import { applyScript, rollbackScript, shQuote } from '../shell.js';
 import type { FirewallBackend, FirewallRuleSpec, GeneratedScript } from '../types.js';
@@ -50,7 +51,7 @@ function chainRules(spec: ValidSpec, family: 4 | 6): string[] {
   return lines;
 }
 
-/** Shell functions the rollback uses to tell whether, and how, to undo a filter table the apply created. */
+/** Shell functions the rollback uses to read the saved dump and judge the filter table. */
 const ROLLBACK_FUNCTIONS = [
   '# Whether a saved dump holds the filter table: saved by iptables, or there but not readable by it.',
   '# (A table iptables-nft cannot parse is native nftables; it was there before and is never deleted.)',
@@ -58,7 +59,21 @@ const ROLLBACK_FUNCTIONS = [
   "  grep -Eq '^([*]filter$|# Table .filter. is incompatible)' \"$1\"",
   '}',
   '',
-  '# Whether this iptables keeps its tables in nftables (iptables-nft) and nft is there to delete one.',
+  '# Whether the dump ($1) declared the chain ($2) in its filter table.',
+  'saved_chain_exists() {',
+  '  awk -v c=":$2" \'/^[*]/ { t = $0 } t == "*filter" && $1 == c { found = 1 } END { exit !found }\' "$1"',
+  '}',
+  '',
+  '# iptables-restore input that gives the chain ($2) exactly the rules the dump ($1) saved for it.',
+  'saved_chain() {',
+  "  printf '*filter\\n:%s - [0:0]\\n' \"$2\"",
+  '  if [ -f "$1" ]; then',
+  '    awk -v c="$2" \'/^[*]/ { t = $0 } t == "*filter" && $1 == "-A" && $2 == c { print }\' "$1"',
+  '  fi',
+  "  printf 'COMMIT\\n'",
+  '}',
+  '',
+  '# Whether this iptables ($1) keeps its tables in nftables (iptables-nft) and nft is there to delete one.',
   'nft_variant() {',
   '  command -v nft >/dev/null 2>&1 || return 1',
   '  case "$("$1" -V 2>/dev/null)" in',
@@ -67,30 +82,36 @@ const ROLLBACK_FUNCTIONS = [
   '  return 1',
   '}',
   '',
-  '# The filter table as a fresh kernel makes it: built-in chains accepting, no rules, no user chains.',
-  'empty_filter() {',
-  "  printf '%s\\n' '*filter' ':INPUT ACCEPT [0:0]' ':FORWARD ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' 'COMMIT'",
+  '# Whether the filter table (dumped by $1) is as a fresh kernel makes it: built-in chains accepting,',
+  '# no rules, no user chains. Counters do not matter.',
+  'pristine_filter() {',
+  '  [ "$("$1" -t filter | grep -v \'^#\' | sed \'s/ \\[[0-9]*:[0-9]*\\]$//\')" = "$(printf \'%s\\n\' \'*filter\' \':INPUT ACCEPT\' \':FORWARD ACCEPT\' \':OUTPUT ACCEPT\' \'COMMIT\')" ]',
   '}',
 ];
 
-/** Rollback lines for one family: restore the dump, then undo a filter table the dump shows was absent. */
-function restoreLines(family: 4 | 6, tools: FamilyTools): string[] {
+/** Rollback lines for one family: our chain and jump back to their saved state, then the table. */
+function restoreLines(family: 4 | 6, tools: FamilyTools, chain: string, jump: string): string[] {
   const dump = `"$BACKUP_DIR/${tools.dump}"`;
-  const empty = `"$BACKUP_DIR/empty-${tools.suffix}.rules"`;
+  const file = `"$BACKUP_DIR/restore-${tools.suffix}.rules"`;
   return [
-    `# IPv${family}: restore every table the dump saved.`,
-    `run_from ${dump} ${tools.restore} -w`,
-    '# The apply wrote to the filter table. If the dump lacks it, the apply created it and the restore',
-    '# above left it alone, our chain and jump included: take it back to how it was.',
-    `if ! check saved_filter ${dump}; then`,
-    `  if check nft_variant ${tools.cmd}; then`,
-    '    # Gone entirely, as before; adding it first makes the delete a no-op when it is already gone.',
-    `    run nft add table ${tools.nft} filter \\; delete table ${tools.nft} filter`,
-    '  else',
-    '    # Legacy kernel tables stay once made (as does an iptables-nft table without nft): empty them.',
-    `    write ${empty} empty_filter`,
-    `    run_from ${empty} ${tools.restore} -w`,
+    `# IPv${family}: our chain as the dump saved it (the apply adds the jump only when it is missing).`,
+    `if check saved_chain_exists ${dump} ${chain}; then`,
+    `  write ${file} saved_chain ${dump} ${chain}`,
+    `  run_from ${file} ${tools.restore} -w --noflush`,
+    'else',
+    '  # The apply made the chain: remove every jump to it, then the chain itself.',
+    `  while check ${tools.cmd} -w -C ${jump}; do`,
+    `    run ${tools.cmd} -w -D ${jump}`,
+    '  done',
+    `  if check ${tools.cmd} -w -n -L ${chain}; then`,
+    `    run ${tools.cmd} -w -F ${chain}`,
+    `    run ${tools.cmd} -w -X ${chain}`,
     '  fi',
+    'fi',
+    '# No filter table in the dump: the apply created it. Under iptables-nft it goes again once nothing',
+    '# else is in it; a legacy kernel table stays, empty, as a fresh kernel would show it.',
+    `if ! check saved_filter ${dump} && check nft_variant ${tools.cmd} && check pristine_filter ${tools.save}; then`,
+    `  run nft delete table ${tools.nft} filter`,
     'fi',
   ];
 }
@@ -140,10 +161,10 @@ function build(input: FirewallRuleSpec): GeneratedScript {
     backend: 'iptables',
     summary: `undo: ${summary}`,
     findingKey: spec.findingKey,
-    requires: families.flatMap(({ tools }) => [tools.cmd, tools.restore]),
+    requires: families.flatMap(({ tools }) => [tools.cmd, tools.save, tools.restore]),
     files: families.map(({ tools }) => tools.dump),
     // RollbackParts has no functions slot; bash takes definitions anywhere before their first use.
-    restore: [...ROLLBACK_FUNCTIONS, '', ...families.flatMap(({ family, tools }) => restoreLines(family, tools))],
+    restore: [...ROLLBACK_FUNCTIONS, '', ...families.flatMap(({ family, tools }) => restoreLines(family, tools, chain, jump))],
   });
   return { backend: 'iptables', apply, rollback };
 }
@@ -151,6 +172,6 @@ function build(input: FirewallRuleSpec): GeneratedScript {
 /** iptables (IPv4) and ip6tables (IPv6), chosen per the spec's family. */
 export const iptablesBackend: FirewallBackend = {
   id: 'iptables',
-  describe: 'iptables and ip6tables: one chain per port, replaced atomically with iptables-restore --noflush',
+  describe: 'iptables and ip6tables: one chain per port, replaced atomically with iptables-restore --noflush; rollback restores only that chain and its jump',
   build,
 };
