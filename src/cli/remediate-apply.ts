@@ -77,11 +77,17 @@ async function confirm(question: string, yes: boolean | undefined): Promise<bool
   }
 }
 
-/** Where the scripts go: the -o directory, or a private temporary one that is kept (it holds the rollback script). */
-function scriptDir(o: ApplyOptions): string {
+/** A finding key as a directory name: `/` and `:` are not welcome in file names on every system. */
+export function planDirName(key: string): string {
+  return key.replace(/[/:]/g, '_').replace(/[^A-Za-z0-9_.-]/g, '-');
+}
+
+/** Where the scripts go: the plan's folder under -o DIR, or a private temporary one that is kept (it holds the rollback script). */
+function scriptDir(o: ApplyOptions, key: string): string {
   if (o.output !== undefined) {
-    mkdirSync(o.output, { recursive: true, mode: 0o700 });
-    return resolve(o.output);
+    const dir = resolve(o.output, planDirName(key));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
   }
   return mkdtempSync(join(tmpdir(), 'portolan-remediate-'));
 }
@@ -105,7 +111,7 @@ export async function applyPlanOption(plan: RemediationPlan, optionId: Remediati
     throw new UsageError(E_REMEDIATE, `${f.address} is not an address of this host: --apply changes only the host it runs on; copy the scripts there (portolan remediate ${f.key} -o DIR) and run them`);
   }
   const option = pickOption(plan, optionId);
-  const dir = scriptDir(o);
+  const dir = scriptDir(o, f.key);
   const files = option.scripts.map((s) => ({ script: s, ...writeScripts(dir, s) }));
 
   process.stdout.write(`portolan: ${escapeTerminal(option.title)} (${option.id}) for ${f.key}\n`);

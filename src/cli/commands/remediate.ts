@@ -19,7 +19,7 @@ import type { HostService, PlanChoices, RemediationOptionId, RemediationPlan } f
 import { validateCidr, validateIface, validateMode } from '../../remediate/validate.js';
 import { PLAN_FORMATS, renderPlans } from '../../report/plan-registry.js';
 import { assessStore } from '../assess-run.js';
-import { applyPlanOption, type ApplyOptions } from '../remediate-apply.js';
+import { applyPlanOption, planDirName, type ApplyOptions } from '../remediate-apply.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
 import type { Store } from '../../store/types.js';
@@ -126,11 +126,6 @@ async function plansFor(keys: string[], o: Options, choices: PlanChoices): Promi
   } finally {
     await store.close();
   }
-}
-
-/** A finding key as a directory name: `/` and `:` are not welcome in file names on every system. */
-export function planDirName(key: string): string {
-  return key.replace(/[/:]/g, '_').replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
 /** Write each plan with every option's scripts under DIR/<key>/; returns what was written. */
