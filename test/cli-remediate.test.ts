@@ -64,6 +64,9 @@ describe('portolan remediate', () => {
     const md = succeeded(await runCli(['remediate', redis, ssh, '--db', db])).stdout;
     expect(md).toContain('203.0.113.7');
     expect(md.indexOf('6379')).toBeGreaterThanOrEqual(0);
+    expect(md).toMatch(/^# Remediation plans\n/);
+    const single = succeeded(await runCli(['remediate', redis, '--db', db])).stdout;
+    expect(single).toMatch(/^# Redis/);
     const html = succeeded(await runCli(['remediate', redis, '--db', db, '--format', 'html'])).stdout;
     expect(html).toMatch(/^<!DOCTYPE html>/i);
     expect(html).not.toContain('<script>');

@@ -200,7 +200,8 @@ function defineRemediate(program: Command, ctx: CliContext): void {
       process.stdout.write(`${written.length} files written under ${o.output} (${plans.length} plan${plans.length === 1 ? '' : 's'})\n`);
     } else if (o.apply !== true) {
       tolerateClosedStdout();
-      process.stdout.write(renderPlans(plans, format.id));
+      // One plan reads as itself; JSON keeps one shape ({format, version, plans}) whatever the count.
+      process.stdout.write(plans.length === 1 && format.id !== 'json' ? format.render(plans[0]!) : renderPlans(plans, format.id));
     }
     if (o.apply === true) {
       ctx.setExitCode(await applyPlanOption(plans[0]!, o.option as RemediationOptionId | undefined, o));
