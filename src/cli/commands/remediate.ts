@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { TIERS, tierRank, type Finding, type Tier } from '../../core/finding.js';
 import { UsageError, quoteToken } from '../../core/errors.js';
 import { policySources } from '../../assess/policy-sources.js';
-import type { Policy } from '../../assess/policy.js';
+import { zoneOf, type Policy } from '../../assess/policy.js';
 import { FIREWALL_BACKENDS, firewallBackend } from '../../remediate/firewall/registry.js';
 import { SERVICE_MANAGERS } from '../../remediate/service/registry.js';
 import { knowledgeFor } from '../../remediate/knowledge.js';
@@ -117,6 +117,8 @@ async function plansFor(keys: string[], o: Options, choices: PlanChoices): Promi
       const installed = pkgName === undefined ? undefined : (await store.packages({ address: finding.address, name: pkgName }))[0];
       if (installed !== undefined) input.installedPackage = { name: installed.name, version: installed.version };
       if (policy !== undefined) {
+        const zone = zoneOf(policy, finding.address);
+        if (zone !== undefined) input.zone = zone;
         const sources = policySources(policy, { address: finding.address, protocol: finding.protocol, port: finding.port, state: 'open', ...(finding.service?.name !== undefined && { name: finding.service.name }) });
         if (sources.from !== undefined && sources.from.length > 0) input.policyAllowFrom = sources.from;
       }
