@@ -6,7 +6,7 @@
  * used as plain text only.
  */
 import { TIERS, type Finding, type Tier } from '../core/finding.js';
-import { UsageError, quoteToken } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { formatIpLiteral, parseIpLiteral } from '../core/targets-addr.js';
 import type { ServiceClassId, ServiceKind } from '../assess/service-classes.js';
 import { firewallBackend, FIREWALL_BACKENDS } from './firewall/registry.js';
@@ -14,7 +14,7 @@ import { knowledgeFor, type ServiceKnowledge, type TemplateValues, fillTemplate 
 import type { HostService, PlanChoices, PlanInput } from './plan-types.js';
 import { SERVICE_MANAGERS, serviceBackend } from './service/registry.js';
 import type { FirewallBackend } from './types.js';
-import { E_REMEDIATE, sanitizeCommentKey, validateCidr, validateFindingKey, validatePort, validateProtocol, type Cidr } from './validate.js';
+import { E_REMEDIATE, refuse, sanitizeCommentKey, validateCidr, validateFindingKey, validatePort, validateProtocol, type Cidr } from './validate.js';
 
 /** Who can reach the service, read from the finding's reasons. */
 export type PlanReach = 'internet' | 'dmz' | 'internal' | 'local' | 'unknown';
@@ -138,10 +138,10 @@ export function planContext(input: PlanInput, choices: PlanChoices): PlanContext
   const finding = input.finding;
   const firewall = firewallBackend(String(choices.firewall));
   if (firewall === undefined) {
-    throw new UsageError(E_REMEDIATE, `bad firewall backend ${quoteToken(String(choices.firewall))}: give ${FIREWALL_BACKENDS.map((b) => b.id).join(', ')}`, { token: String(choices.firewall) });
+    refuse('firewall backend', choices.firewall, `give ${FIREWALL_BACKENDS.map((b) => b.id).join(', ')}`);
   }
   if (serviceBackend(String(choices.serviceManager)) === undefined) {
-    throw new UsageError(E_REMEDIATE, `bad service manager ${quoteToken(String(choices.serviceManager))}: give ${SERVICE_MANAGERS.join(', ')}`, { token: String(choices.serviceManager) });
+    refuse('service manager', choices.serviceManager, `give ${SERVICE_MANAGERS.join(', ')}`);
   }
   const port = validatePort(finding.port);
   const protocol = validateProtocol(finding.protocol);

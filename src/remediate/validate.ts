@@ -10,9 +10,14 @@ import type { FirewallRuleSpec } from './types.js';
 /** Error code for a remediation input that cannot go into a script. */
 export const E_REMEDIATE = 'E_REMEDIATE';
 
-function refuse(what: string, token: unknown, why: string): never {
+/**
+ * Refuse a bad value with a one-line UsageError (E_REMEDIATE) naming the field: `bad <what> "<token>":
+ * <why>`. The message shows the token as quoteToken does (cut, with its real length); the error's
+ * token field keeps at most 200 characters of it.
+ */
+export function refuse(what: string, token: unknown, why: string): never {
   const text = typeof token === 'string' ? token : String(token);
-  throw new UsageError(E_REMEDIATE, `bad ${what} ${quoteToken(text)}: ${why}`, { token: text });
+  throw new UsageError(E_REMEDIATE, `bad ${what} ${quoteToken(text)}: ${why}`, { token: text.slice(0, 200) });
 }
 
 /** A port as an integer 1–65535; anything else (strings, floats, 0, NaN) is refused. */

@@ -4,19 +4,12 @@
  * program and bash. Everything here refuses rather than escapes: a value either fits a small alphabet
  * or the build stops with a UsageError (E_REMEDIATE) that names the field.
  */
-import { UsageError, quoteToken } from '../../core/errors.js';
 import { formatIpLiteral, parseIpLiteral } from '../../core/targets-addr.js';
 import { shQuote } from '../shell.js';
 import { validateSystemdUnit } from '../service/systemd.js';
 import { validateSysvName } from '../service/sysv.js';
-import { E_REMEDIATE } from '../validate.js';
+import { refuse } from '../validate.js';
 import type { RestartSpec } from './types.js';
-
-/** Refuse a bad value with a one-line UsageError naming the field (the token is cut to 200 characters). */
-export function refuseConfig(what: string, token: unknown, why: string): never {
-  const text = typeof token === 'string' ? token : String(token);
-  throw new UsageError(E_REMEDIATE, `bad ${what} ${quoteToken(text.slice(0, 200))}: ${why}`, { token: text.slice(0, 200) });
-}
 
 /** Longest config path accepted (PATH_MAX is 4096; real config paths are far shorter). */
 const MAX_PATH = 1024;
@@ -32,14 +25,14 @@ const FORBIDDEN_ROOTS = ['dev', 'proc', 'sys'];
  */
 export function validateConfigPath(path: unknown, pattern = false): string {
   const why = 'give an absolute path of letters, digits and "_.+@-" components, without "..", "//" or a trailing "/"';
-  if (typeof path !== 'string' || path.length < 2 || path.length > MAX_PATH || !path.startsWith('/')) refuseConfig('config path', path, why);
+  if (typeof path !== 'string' || path.length < 2 || path.length > MAX_PATH || !path.startsWith('/')) refuse('config path', path, why);
   const parts = path.slice(1).split('/');
   for (const part of parts) {
     const ok = (pattern && part === '*') || (COMPONENT_RE.test(part) && part !== '.' && part !== '..' && !part.startsWith('-'));
-    if (!ok) refuseConfig('config path', path, why);
+    if (!ok) refuse('config path', path, why);
   }
-  if (FORBIDDEN_ROOTS.includes(parts[0]!)) refuseConfig('config path', path, 'a config file is not under /dev, /proc or /sys');
-  if (parts[parts.length - 1] === '*') refuseConfig('config path', path, 'a pattern must end with a file name');
+  if (FORBIDDEN_ROOTS.includes(parts[0]!)) refuse('config path', path, 'a config file is not under /dev, /proc or /sys');
+  if (parts[parts.length - 1] === '*') refuse('config path', path, 'a pattern must end with a file name');
   return path;
 }
 
@@ -56,7 +49,7 @@ export interface ListenAddress {
 }
 
 function refuseAddress(text: string, why: string): never {
-  return refuseConfig('listen address', text, why);
+  return refuse('listen address', text, why);
 }
 
 /**
@@ -87,9 +80,9 @@ export function validateListenAddress(text: unknown): ListenAddress {
  */
 export function validateListen(raw: unknown, fallback: readonly string[]): ListenAddress[] {
   const list: unknown = raw ?? fallback;
-  if (!Array.isArray(list)) refuseConfig('listen addresses', list, 'expected a list of IP addresses');
-  if (list.length === 0) refuseConfig('listen addresses', '', 'give at least one address (default: loopback)');
-  if (list.length > MAX_LISTEN) refuseConfig('listen addresses', `${list.length} entries`, `at most ${MAX_LISTEN} are supported`);
+  if (!Array.isArray(list)) refuse('listen addresses', list, 'expected a list of IP addresses');
+  if (list.length === 0) refuse('listen addresses', '', 'give at least one address (default: loopback)');
+  if (list.length > MAX_LISTEN) refuse('listen addresses', `${list.length} entries`, `at most ${MAX_LISTEN} are supported`);
   const out: ListenAddress[] = [];
   for (const entry of list as unknown[]) {
     const address = validateListenAddress(entry);
@@ -112,7 +105,7 @@ export interface ValidRestart {
  */
 export function validateRestart(raw: unknown, defaultUnit: string): ValidRestart {
   const restart: unknown = raw ?? { manager: 'systemd' };
-  if (typeof restart !== 'object' || restart === null || Array.isArray(restart)) refuseConfig('restart spec', restart, 'expected { manager, name? }');
+  if (typeof restart !== 'object' || restart === null || Array.isArray(restart)) refuse('restart spec', restart, 'expected { manager, name? }');
   const { manager, name } = restart as Partial<RestartSpec>;
   const given: unknown = name ?? defaultUnit;
   switch (manager) {
@@ -122,7 +115,7 @@ export function validateRestart(raw: unknown, defaultUnit: string): ValidRestart
     case 'none':
       return { manager, name: validateSysvName(given) };
     default:
-      return refuseConfig('restart manager', manager, 'give systemd, sysv or none');
+      return refuse('restart manager', manager, 'give systemd, sysv or none');
   }
 }
 

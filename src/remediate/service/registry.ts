@@ -2,10 +2,10 @@
  * The service-manager backends, one line each. Adding one is one new file plus one line here.
  */
 import type { GeneratedScript } from '../types.js';
-import { validateFindingKey } from '../validate.js';
+import { refuse, validateFindingKey } from '../validate.js';
 import { systemdBackend } from './systemd.js';
 import { sysvBackend } from './sysv.js';
-import { refuseService, type ServiceBackend, type ServiceSpec } from './types.js';
+import type { ServiceBackend, ServiceSpec } from './types.js';
 import { windowsServiceBackend } from './windows.js';
 
 /** Every service backend, in the order help text lists them. */
@@ -21,9 +21,9 @@ export function serviceBackend(id: string): ServiceBackend | undefined {
 
 /** Validate the spec (UsageError on any bad field) and write the apply and rollback scripts. */
 export function buildServiceScripts(spec: ServiceSpec): GeneratedScript {
-  if (typeof spec !== 'object' || spec === null) refuseService('service spec', spec, 'expected an object');
+  if (typeof spec !== 'object' || spec === null) refuse('service spec', spec, 'expected an object');
   const findingKey = validateFindingKey(spec.findingKey);
   const backend = typeof spec.manager === 'string' ? serviceBackend(spec.manager) : undefined;
-  if (backend === undefined) refuseService('service manager', spec.manager, `give ${SERVICE_MANAGERS.join(', ')}`);
+  if (backend === undefined) refuse('service manager', spec.manager, `give ${SERVICE_MANAGERS.join(', ')}`);
   return backend.build(spec.name, findingKey);
 }

@@ -4,7 +4,8 @@
  */
 import { applyScript, rollbackScript, shQuote } from '../shell.js';
 import type { GeneratedScript } from '../types.js';
-import { refuseService, type ServiceBackend } from './types.js';
+import { refuse } from '../validate.js';
+import type { ServiceBackend } from './types.js';
 
 /** Unit suffixes systemd knows; a name without one is taken as a `.service`. */
 export const SYSTEMD_SUFFIXES = ['.service', '.socket', '.target', '.timer', '.path', '.mount', '.automount', '.swap', '.slice', '.scope', '.device'];
@@ -18,10 +19,10 @@ const SYSTEMD_RE = /^[A-Za-z0-9:_.@-]+$/;
 export function validateSystemdUnit(name: unknown): string {
   const why = 'a unit name is up to 255 characters of letters, digits and ":_.@-", not starting with "-", "." or "@"';
   if (typeof name !== 'string' || name.length === 0 || name.length > 255 || !SYSTEMD_RE.test(name) || /^[-.@]/.test(name)) {
-    refuseService('systemd unit', name, why);
+    refuse('systemd unit', name, why);
   }
   const unit = SYSTEMD_SUFFIXES.some((s) => name.endsWith(s) && name.length > s.length) ? name : `${name}.service`;
-  if (unit.length > 255) refuseService('systemd unit', name, why);
+  if (unit.length > 255) refuse('systemd unit', name, why);
   return unit;
 }
 

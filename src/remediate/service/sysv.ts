@@ -4,14 +4,15 @@
  */
 import { applyScript, rollbackScript, shQuote } from '../shell.js';
 import type { GeneratedScript } from '../types.js';
-import { refuseService, type ServiceBackend } from './types.js';
+import { refuse } from '../validate.js';
+import type { ServiceBackend } from './types.js';
 
 const SYSV_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 /** An /etc/init.d script name: 1–64 characters of `[A-Za-z0-9_.-]`, starting with a letter, digit or `_`. */
 export function validateSysvName(name: unknown): string {
   if (typeof name !== 'string' || !SYSV_RE.test(name)) {
-    refuseService('SysV service', name, 'an init script name is 1-64 characters of letters, digits and "_.-", starting with a letter, digit or "_"');
+    refuse('SysV service', name, 'an init script name is 1-64 characters of letters, digits and "_.-", starting with a letter, digit or "_"');
   }
   return name;
 }

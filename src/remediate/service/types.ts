@@ -1,7 +1,5 @@
 /** Types shared by the service-manager backends. */
-import { UsageError, quoteToken } from '../../core/errors.js';
 import type { GeneratedScript } from '../types.js';
-import { E_REMEDIATE } from '../validate.js';
 
 /** Which service manager a script targets. */
 export type ServiceManager = string;
@@ -25,8 +23,3 @@ export interface ServiceBackend {
   build(name: unknown, findingKey: string): GeneratedScript;
 }
 
-/** Refuse a bad value with a one-line UsageError naming the field. */
-export function refuseService(what: string, token: unknown, why: string): never {
-  const text = typeof token === 'string' ? token : String(token);
-  throw new UsageError(E_REMEDIATE, `bad ${what} ${quoteToken(text.slice(0, 200))}: ${why}`, { token: text.slice(0, 200) });
-}

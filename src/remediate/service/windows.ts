@@ -4,14 +4,15 @@
  */
 import { PS_ROLLBACK_NAME, psPrologue, psQuote } from '../powershell.js';
 import type { GeneratedScript } from '../types.js';
-import { refuseService, type ServiceBackend } from './types.js';
+import { refuse } from '../validate.js';
+import type { ServiceBackend } from './types.js';
 
 const WIN_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/;
 
 /** A Windows service (key) name: 1–256 characters of `[A-Za-z0-9_.-]`, not starting with `.` or `-`. */
 export function validateWindowsServiceName(name: unknown): string {
   if (typeof name !== 'string' || !WIN_RE.test(name)) {
-    refuseService('Windows service', name, 'a service name is 1-256 characters of letters, digits and "_.-", not starting with "." or "-"');
+    refuse('Windows service', name, 'a service name is 1-256 characters of letters, digits and "_.-", not starting with "." or "-"');
   }
   return name;
 }
