@@ -10,6 +10,8 @@ import type { Database, FindingsTable } from './schema.js';
 import { cleanText, jsonText, parseJson } from './rows.js';
 
 export interface FindingQuery {
+  /** Only the findings with these keys. */
+  keys?: readonly string[];
   address?: string;
   /** Only findings of this tier or more urgent. */
   minTier?: Tier;
@@ -173,6 +175,7 @@ export async function syncFindings(db: Kysely<Database>, drafts: readonly Findin
 /** Findings, most urgent first. */
 export async function listFindings(db: Kysely<Database>, query: FindingQuery = {}): Promise<Finding[]> {
   let q = db.selectFrom('findings as f').innerJoin('hosts as h', 'h.id', 'f.host_id').selectAll('f').select('h.address').orderBy('f.tier_rank').orderBy('f.score', 'desc').orderBy('f.host_id').orderBy('f.port').orderBy('f.key');
+  if (query.keys !== undefined) q = q.where('f.key', 'in', query.keys.length > 0 ? [...query.keys] : ['']);
   if (query.address !== undefined) q = q.where('h.address', '=', query.address);
   if (query.minTier !== undefined) q = q.where('f.tier_rank', '<=', tierRank(query.minTier));
   if (query.status !== undefined && query.status.length > 0) q = q.where('f.status', 'in', query.status);

@@ -5,10 +5,11 @@
  * KEY` record a decision about one finding, with `--reason` and, for an accepted risk, `--until`.
  */
 import type { Command } from 'commander';
-import { TIERS, type Finding, type FindingStatus, type Tier } from '../../core/finding.js';
+import { TIERS, type Finding, type FindingStatus } from '../../core/finding.js';
 import { UsageError, quoteToken } from '../../core/errors.js';
 import { FINDINGS_FORMATS, findFindingsFormat } from '../../report/findings-registry.js';
 import { assessStore } from '../assess-run.js';
+import { noFinding, parseTier } from '../finding-select.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
 import { pickFormat, renderRows, timeText, type Column, type TableFormat } from '../tabular.js';
@@ -37,12 +38,6 @@ interface Options {
   reason?: string;
   until?: string;
   limit?: string;
-}
-
-function parseTier(token: string, flag: string): Tier {
-  const t = TIERS.find((x) => x === token.toLowerCase());
-  if (t === undefined) throw new UsageError('E_USAGE', `${flag} ${quoteToken(token)}: expected one of ${TIERS.join(', ')}`, { token });
-  return t;
 }
 
 function parseStatuses(token: string): FindingStatus[] {
@@ -92,7 +87,7 @@ async function decide(o: Options): Promise<number> {
   const store = await openCliStore(o.db);
   try {
     const ok = await store.setFindingStatus(key, status, Date.now(), o.reason, until);
-    if (!ok) throw new UsageError('E_USAGE', `no finding ${quoteToken(key)} in the store; portolan findings --format json lists the keys`, { token: key });
+    if (!ok) throw noFinding(key);
   } finally {
     await store.close();
   }
@@ -116,7 +111,7 @@ async function history(o: Options): Promise<number> {
   } finally {
     await store.close();
   }
-  if (events.length === 0) throw new UsageError('E_USAGE', `no finding ${quoteToken(o.history!)} in the store; portolan findings --format json lists the keys`, { token: o.history! });
+  if (events.length === 0) throw noFinding(o.history!);
   tolerateClosedStdout();
   process.stdout.write(renderRows(format, HISTORY_COLUMNS, events));
   return 0;

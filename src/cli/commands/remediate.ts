@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { TIERS, tierRank, type Finding, type Tier } from '../../core/finding.js';
+import { TIERS, tierRank, type Finding } from '../../core/finding.js';
 import { UsageError, quoteToken } from '../../core/errors.js';
 import { policySources } from '../../assess/policy-sources.js';
 import { zoneOf, type Policy } from '../../assess/policy.js';
@@ -19,6 +19,7 @@ import type { HostService, PlanChoices, RemediationOptionId, RemediationPlan } f
 import { validateCidr, validateIface, validateMode } from '../../remediate/validate.js';
 import { PLAN_FORMATS, renderPlans } from '../../report/plan-registry.js';
 import { assessStore } from '../assess-run.js';
+import { findingsByKey, parseTier } from '../finding-select.js';
 import { applyPlanOption, planDirName, type ApplyOptions } from '../remediate-apply.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
@@ -44,12 +45,6 @@ interface Options extends ApplyOptions {
   apply?: boolean;
 }
 
-function parseTier(token: string): Tier {
-  const t = TIERS.find((x) => x === token.toLowerCase());
-  if (t === undefined) throw new UsageError('E_USAGE', `--min-priority ${quoteToken(token)}: expected one of ${TIERS.join(', ')}`, { token });
-  return t;
-}
-
 /** The user's choices, validated before any store is opened. */
 function choicesFrom(o: Options): PlanChoices {
   const firewall = o.backend ?? 'nftables';
@@ -70,15 +65,8 @@ function choicesFrom(o: Options): PlanChoices {
 
 /** The findings to plan for: the keys given (any status), or with --all the open ones at or above --min-priority. */
 async function chooseFindings(store: Store, keys: string[], o: Options): Promise<Finding[]> {
-  if (keys.length > 0) {
-    const all = await store.findings({ status: ['open', 'accepted', 'fixed', 'false-positive'] });
-    return keys.map((k) => {
-      const f = all.find((x) => x.key === k);
-      if (f === undefined) throw new UsageError('E_USAGE', `no finding ${quoteToken(k)} in the store; portolan findings --format json lists the keys`, { token: k });
-      return f;
-    });
-  }
-  const minTier = o.minPriority === undefined ? undefined : parseTier(o.minPriority);
+  if (keys.length > 0) return findingsByKey(store, keys);
+  const minTier = o.minPriority === undefined ? undefined : parseTier(o.minPriority, '--min-priority');
   const found = await store.findings({ status: ['open'], ...(minTier !== undefined && { minTier }), ...(o.host !== undefined && { address: o.host }) });
   return found.sort((a, b) => tierRank(a.tier) - tierRank(b.tier) || b.score - a.score || a.key.localeCompare(b.key));
 }

@@ -13,6 +13,7 @@ import type { Finding } from '../../core/finding.js';
 import { UsageError, quoteToken } from '../../core/errors.js';
 import { escapeTerminal } from '../../core/escape.js';
 import { assessStore } from '../assess-run.js';
+import { findingsByKey } from '../finding-select.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
 import { addFormatOptions, pickFormat, renderRows, type Column } from '../tabular.js';
@@ -101,15 +102,10 @@ export async function verifyFindings(keys: string[], o: VerifyOptions): Promise<
   let chosen: Finding[];
   const store = await openCliStore(o.db);
   try {
-    const all = await store.findings({ status: ['open', 'accepted', 'fixed', 'false-positive'] });
     if (keys.length > 0) {
-      chosen = keys.map((k) => {
-        const f = all.find((x) => x.key === k);
-        if (f === undefined) throw new UsageError('E_USAGE', `no finding ${quoteToken(k)} in the store; portolan findings --format json lists the keys`, { token: k });
-        return f;
-      });
+      chosen = await findingsByKey(store, keys);
     } else {
-      chosen = all.filter((f) => f.status === 'open');
+      chosen = await store.findings({ status: ['open'] });
       if (o.since !== undefined) {
         const id = Number(o.since);
         const scan = (await store.scans()).find((s) => s.id === id);
@@ -142,7 +138,7 @@ export async function verifyFindings(keys: string[], o: VerifyOptions): Promise<
   let now: Finding[];
   try {
     await assessStore(after);
-    now = await after.findings({ status: ['open', 'accepted', 'fixed', 'false-positive'] });
+    now = await after.findings({ keys: chosen.map((f) => f.key) });
   } finally {
     await after.close();
   }
