@@ -2,7 +2,6 @@
  * Where a policy lets a service be reached from, as firewall sources: the CIDRs of the `from:` of
  * every rule that allows it. Remediation's allowlist mode uses them when the user names none.
  */
-import ipaddr from 'ipaddr.js';
 import type { Policy, PolicyService } from './policy.js';
 import { allowingRules } from './policy.js';
 import type { HostEntry } from './policy-schema.js';
@@ -10,16 +9,11 @@ import type { HostEntry } from './policy-schema.js';
 /** RFC 1918, CGNAT-free private ranges and IPv6 ULA: what `from: internal` means without `internal_networks`. */
 export const DEFAULT_INTERNAL_NETWORKS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
-/** A host entry as a network in CIDR notation (host bits cleared), or undefined for a name. */
+/** A host entry as a network in CIDR notation, or undefined for a name. parseHostEntry already keeps a
+ * network as its canonical `network/bits` (host bits cleared, IPv4-mapped prefixes converted). */
 function cidrOf(entry: HostEntry): string | undefined {
-  if (entry.kind === 'cidr') {
-    const v4 = entry.ip.kind() === 'ipv4';
-    // An IPv4-mapped IPv6 network is matched as IPv4 (policy-schema's toIp): its prefix counts the last 32 bits.
-    const bits = v4 && entry.bits > 32 ? entry.bits - 96 : entry.bits;
-    const net = (v4 ? ipaddr.IPv4 : ipaddr.IPv6).networkAddressFromCIDR(`${entry.ip.toString()}/${bits}`);
-    return `${net.toString()}/${bits}`;
-  }
-  if (entry.kind === 'address') return `${entry.ip.toString()}/${entry.ip.kind() === 'ipv4' ? 32 : 128}`;
+  if (entry.kind === 'cidr') return entry.text;
+  if (entry.kind === 'address') return `${entry.text}/${entry.ip.kind() === 'ipv4' ? 32 : 128}`;
   return undefined;
 }
 

@@ -5,7 +5,7 @@
  */
 
 /** `1-3,5` from any port numbers (sorted and deduplicated here). */
-export function formatPortRanges(ports: ArrayLike<number>): string {
+export function formatPortRanges(ports: Iterable<number>): string {
   const sorted = Int32Array.from(ports).sort();
   let out = '';
   for (let i = 0; i < sorted.length; ) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bigHost, port, v4Ports } from '../../test/fixtures/report/hosts.js';
-import { COLLAPSE_THRESHOLD, compressPorts, distinctCount, partitionPorts, sortedPorts } from './extraports.js';
+import { formatPortRanges as compressPorts } from '../core/port-ranges.js';
+import { COLLAPSE_THRESHOLD, distinctCount, partitionPorts, sortedPorts } from './extraports.js';
 
 describe('compressPorts', () => {
   it('writes nmap ranges from unsorted input with duplicates', () => {

@@ -89,24 +89,6 @@ export function partitionPorts(ports: readonly PortResult[], openOnly: boolean, 
   return { shown, collapsed, counts };
 }
 
-/**
- * Compresses port numbers into nmap's range syntax (`1-1024,3306,8000-8080`). Input may be unsorted
- * and contain duplicates.
- */
-export function compressPorts(ports: Iterable<number>): string {
-  const sorted = [...new Set(ports)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  let i = 0;
-  while (i < sorted.length) {
-    const start = sorted[i] as number;
-    let end = start;
-    while (i + 1 < sorted.length && sorted[i + 1] === end + 1) end = sorted[++i] as number;
-    parts.push(start === end ? String(start) : `${start}-${end}`);
-    i++;
-  }
-  return parts.join(',');
-}
-
 /** Number of distinct ports in a plan's port list (which may repeat a port). */
 export function distinctCount(ports: Iterable<number>): number {
   return new Set(ports).size;

@@ -5,7 +5,8 @@
  */
 import type { HostResult, PortResult, ScanPlan, ScanSummary } from '../core/model.js';
 import { escapeTerminal } from '../core/escape.js';
-import { compressPorts, distinctCount, partitionPorts } from './extraports.js';
+import { formatPortRanges } from '../core/port-ranges.js';
+import { distinctCount, partitionPorts } from './extraports.js';
 import { commandLine, ctimeString, displayName, doneSummary, serviceLabel, versionText } from './text.js';
 import type { ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';
 
@@ -41,7 +42,7 @@ class GrepableWriter implements ReportWriter {
     this.info = info;
     const header = `# portolan ${escapeTerminal(plan.version)} scan initiated ${ctimeString(plan.startedAt, this.tz)} as: ${escapeTerminal(commandLine(plan.args))}`;
     const n = distinctCount(plan.ports);
-    const list = compressPorts(plan.ports);
+    const list = formatPortRanges(plan.ports);
     const tcp = plan.protocol === 'tcp' ? `${n};${list}` : '0;';
     const udp = plan.protocol === 'udp' ? `${n};${list}` : '0;';
     return `${header}\n# Ports scanned: TCP(${tcp}) UDP(${udp}) SCTP(0;) PROTOCOLS(0;)\n`;

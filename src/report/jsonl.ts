@@ -12,7 +12,8 @@
  */
 import type { HostResult, PortResult, ScanPlan, ScanSummary, Service } from '../core/model.js';
 import { toJsonLine } from '../core/escape.js';
-import { compressPorts, countStates, distinctCount } from './extraports.js';
+import { formatPortRanges } from '../core/port-ranges.js';
+import { countStates, distinctCount } from './extraports.js';
 import type { PortHostRef, ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';
 
 /** Milliseconds rounded to microseconds: more digits would be noise, fewer would hide loopback RTTs. */
@@ -63,7 +64,7 @@ class JsonlWriter implements ReportWriter {
       targets: info.targets,
       scan_type: plan.scanType,
       proto: plan.protocol,
-      ports: compressPorts(plan.ports),
+      ports: formatPortRanges(plan.ports),
       num_ports: distinctCount(plan.ports),
       open_only: info.openOnly,
       ts: plan.startedAt,

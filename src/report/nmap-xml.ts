@@ -10,7 +10,8 @@
 import { toCpe22 } from '../core/cpe.js';
 import type { HostResult, PortResult, ScanPlan, ScanSummary, Service } from '../core/model.js';
 import { escapeXmlAttr, escapeXmlText } from '../core/escape.js';
-import { compressPorts, distinctCount, partitionPorts, type StateGroup } from './extraports.js';
+import { formatPortRanges } from '../core/port-ranges.js';
+import { distinctCount, partitionPorts, type StateGroup } from './extraports.js';
 import { commandLine, ctimeString, doneSummary, epochSeconds, seconds2 } from './text.js';
 import type { ReportFormat, ReportOptions, ReportWriter, RunInfo } from './types.js';
 
@@ -67,7 +68,7 @@ function portXml(p: PortResult): string {
 
 function extraportsXml(g: StateGroup, proto: string): string {
   const reasons = g.reasons
-    .map((r) => `<extrareasons${attr('reason', r.reason)} count="${r.ports.length}"${attr('proto', proto)} ports="${compressPorts(r.ports)}"/>\n`)
+    .map((r) => `<extrareasons${attr('reason', r.reason)} count="${r.ports.length}"${attr('proto', proto)} ports="${formatPortRanges(r.ports)}"/>\n`)
     .join('');
   return `<extraports${attr('state', g.state)} count="${g.count}">\n${reasons}</extraports>\n`;
 }
@@ -93,7 +94,7 @@ class XmlWriter implements ReportWriter {
     this.info = info;
     const args = commandLine(plan.args);
     const startstr = ctimeString(plan.startedAt, this.tz);
-    const services = compressPorts(plan.ports);
+    const services = formatPortRanges(plan.ports);
     const head = ['<?xml version="1.0" encoding="UTF-8"?>', '<!DOCTYPE nmaprun>'];
     if (this.opts.xmlStylesheet) head.push(`<?xml-stylesheet href="${escapeXmlAttr(this.opts.xmlStylesheet)}" type="text/xsl"?>`);
     head.push(`<!-- portolan ${commentText(plan.version)} scan initiated ${startstr} as: ${commentText(args)} -->`);
