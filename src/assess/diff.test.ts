@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diffScans, portKey, type DiffPort } from './diff.js';
+import { portKey } from '../core/finding.js';
+import { diffScans, type DiffPort } from './diff.js';
 
 const p = (address: string, port: number, state = 'open', service?: DiffPort['service'], protocol: 'tcp' | 'udp' = 'tcp'): DiffPort => ({ address, protocol, port, state, ...(service && { service }) });
 const ssh = (version: string) => ({ name: 'ssh', product: 'OpenSSH', version });

@@ -3,6 +3,7 @@
  * appeared (new), went away (closed), came back after they had been closed (reopened), or changed
  * service, product or version (changed). Pure: the caller reads both scans from the store.
  */
+import { portKey } from '../core/finding.js';
 import type { Protocol, Service } from '../core/model.js';
 
 /** A port as one scan saw it (the store's ObservedPort fits). */
@@ -35,9 +36,6 @@ export interface DiffInput {
   openEarlier?: ReadonlySet<string>;
 }
 
-export function portKey(p: { address: string; protocol: string; port: number }): string {
-  return `${p.address}/${p.protocol}/${p.port}`;
-}
 
 const FIELDS = ['name', 'product', 'version', 'extrainfo'] as const;
 const LABEL: Record<(typeof FIELDS)[number], string> = { name: 'service', product: 'product', version: 'version', extrainfo: 'extra info' };

@@ -5,6 +5,7 @@
  * finding whose port is now closed, or whose CVE no longer matches, is fixed.
  */
 import { splitCpe23, fromCpe22 } from '../core/cpe.js';
+import { portKey } from '../core/finding.js';
 import type { ListenerInfo, Service } from '../core/model.js';
 import { deriveFindings, type ServiceSubject } from '../assess/findings.js';
 import { checkPolicy, zoneOf, type Policy } from '../assess/policy.js';
@@ -107,7 +108,7 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
   // Open now, yet seen filtered by some scan while it was open: reachable from some places only.
   const filtered = await store.filteredSightings();
   const policyCheck = opts.policy === undefined ? undefined : checkPolicy(opts.policy, open.map((r) => ({ address: r.address, protocol: r.protocol, port: r.port, state: r.state, ...(r.name !== undefined && { name: r.name }) })));
-  const unexpected = new Set(policyCheck?.unexpected.map((u) => `${u.address}/${u.protocol}/${u.port}`) ?? []);
+  const unexpected = new Set(policyCheck?.unexpected.map(portKey) ?? []);
   const unexpectedPerHost = new Map<string, number>();
   for (const u of policyCheck?.unexpected ?? []) unexpectedPerHost.set(u.address, (unexpectedPerHost.get(u.address) ?? 0) + 1);
 
@@ -129,7 +130,7 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
         if (vulns.length > 0) s.vulns = vulns;
       }
     }
-    const filteredAt = filtered.get(`${r.address}/${r.protocol}/${r.port}`);
+    const filteredAt = filtered.get(portKey(r));
     if (filteredAt !== undefined && filteredAt >= r.firstSeen) s.filteredButReachable = true;
     const listener = r.listener as ListenerInfo | undefined;
     if (listener !== undefined && typeof listener === 'object' && typeof listener.scope === 'string') {
@@ -139,13 +140,13 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
     if (opts.policy !== undefined) {
       const zone = zoneOf(opts.policy, r.address);
       if (zone !== undefined) s.zone = zone;
-      s.expected = !unexpected.has(`${r.address}/${r.protocol}/${r.port}`);
+      s.expected = !unexpected.has(portKey(r));
       s.unexpectedOnHost = unexpectedPerHost.get(r.address) ?? 0;
     }
     return s;
   });
   const drafts = deriveFindings(subjects);
-  const covered = new Set(rows.map((r) => `${r.address}/${r.protocol}/${r.port}`));
+  const covered = new Set(rows.map(portKey));
   const sync = await store.syncFindings(drafts, covered, at);
   return { ...sync, services: open.length, findings: drafts.length };
 }

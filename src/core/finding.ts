@@ -49,9 +49,14 @@ export interface Finding {
 /** A finding as assessment makes it; the store adds status and first/last seen. */
 export type FindingDraft = Omit<Finding, 'status' | 'statusReason' | 'statusExpires' | 'firstSeen' | 'lastSeen'>;
 
+/** `address/protocol/port`: one port of one host, as findings, scans and the store's sets name it. */
+export function portKey(p: { address: string; protocol: string; port: number }): string {
+  return `${p.address}/${p.protocol}/${p.port}`;
+}
+
 /** The stable key of a finding. */
 export function findingKey(address: string, protocol: Protocol, port: number, kind: FindingKind, ref?: string): string {
-  return `${address}/${protocol}/${port}/${kind}${ref !== undefined && ref !== '' ? `/${ref}` : ''}`;
+  return `${portKey({ address, protocol, port })}/${kind}${ref !== undefined && ref !== '' ? `/${ref}` : ''}`;
 }
 
 /** 0 for critical … 4 for info: sorts the most urgent first. */

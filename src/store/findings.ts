@@ -5,7 +5,7 @@
  * names any more is fixed. Status changes go to `finding_events`, so each finding has a history.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { TIERS, tierRank, type Finding, type FindingDraft, type FindingStatus, type Tier } from '../core/finding.js';
+import { TIERS, portKey, tierRank, type Finding, type FindingDraft, type FindingStatus, type Tier } from '../core/finding.js';
 import type { Database, FindingsTable } from './schema.js';
 import { cleanText, jsonText, parseJson } from './rows.js';
 
@@ -80,11 +80,6 @@ function sameJson(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
-/** `address/protocol/port` of a finding or a draft. */
-function portOf(f: { address: string; protocol: string; port: number }): string {
-  return `${f.address}/${f.protocol}/${f.port}`;
 }
 
 /**
@@ -163,7 +158,7 @@ export async function syncFindings(db: Kysely<Database>, drafts: readonly Findin
       .where('f.status', 'in', ['open', 'accepted'])
       .execute();
     for (const f of stale) {
-      if (drafted.has(f.key) || !covered.has(portOf({ address: f.address, protocol: f.protocol, port: num(f.port) }))) continue;
+      if (drafted.has(f.key) || !covered.has(portKey({ address: f.address, protocol: f.protocol, port: num(f.port) }))) continue;
       await trx.updateTable('findings').set({ status: 'fixed', status_reason: null, status_expires: null, last_seen: at }).where('id', '=', f.id).execute();
       await event(trx, num(f.id), at, 'fixed', 'no longer found');
       counts.fixed++;

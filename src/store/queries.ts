@@ -4,6 +4,7 @@ import { kysely } from './kysely.js';
 import type { Database } from './schema.js';
 import type { ImportedFindingQuery, ImportedFindingRow, HostQuery, HostRow, ObservedPort, PackageQuery, PackageRow, ScanRow, ServiceQuery, ServiceRow } from './types.js';
 import { parseJson, toImportedFindingRow, toHostRow, toPackageRow, toScanRow, toServiceRow } from './rows.js';
+import { portKey } from '../core/finding.js';
 import { parsePortRanges } from '../core/port-ranges.js';
 import type { Service } from '../core/model.js';
 
@@ -152,7 +153,7 @@ export async function listOpenBefore(db: Kysely<Database>, scanId: number): Prom
     .where('o.scan_id', '<', scanId)
     .where('o.state', '=', 'open')
     .execute();
-  return new Set(rows.map((r) => `${r.address}/${r.protocol}/${r.port}`));
+  return new Set(rows.map(portKey));
 }
 
 /**
@@ -172,7 +173,7 @@ export async function listFilteredSightings(db: Kysely<Database>): Promise<Map<s
     .where('o.state', '=', 'filtered')
     .where('o.host_id', 'in', openHosts)
     .execute();
-  for (const r of rows) note(`${r.address}/${r.protocol}/${r.port}`, Number(r.observed_at));
+  for (const r of rows) note(portKey(r), Number(r.observed_at));
   const ranges = await db
     .selectFrom('observed_ranges as r')
     .innerJoin('hosts as h', 'h.id', 'r.host_id')
@@ -187,7 +188,7 @@ export async function listFilteredSightings(db: Kysely<Database>): Promise<Map<s
     } catch {
       continue;
     }
-    for (const port of ports) note(`${r.address}/${r.protocol}/${port}`, Number(r.observed_at));
+    for (const port of ports) note(portKey({ address: r.address, protocol: r.protocol, port }), Number(r.observed_at));
   }
   return out;
 }

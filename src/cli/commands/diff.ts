@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { parseCount } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
-import { diffScans, portKey, type DiffEntry } from '../../assess/diff.js';
+import { diffScans, type DiffEntry } from '../../assess/diff.js';
+import { portKey } from '../../core/finding.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
 import { addFormatOptions, pickFormat, renderRows, type Column } from '../tabular.js';

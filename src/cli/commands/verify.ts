@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { Finding } from '../../core/finding.js';
+import { portKey, type Finding } from '../../core/finding.js';
 import { UsageError, quoteToken } from '../../core/errors.js';
 import { escapeTerminal } from '../../core/escape.js';
 import { assessStore } from '../assess-run.js';
@@ -90,7 +90,7 @@ function rescan(hosts: string[], ports: number[], o: VerifyOptions, seen: Map<st
         const svc = p.service === undefined ? undefined : [p.service.product ?? p.service.name, p.service.version].filter((x) => x !== undefined && x !== '').join(' ');
         // A closed port's service is only the port table's guess: not evidence of anything.
         const named = p.state === 'open' && svc !== undefined && svc !== '';
-        seen.set(`${p.ip}/${p.proto}/${p.port}`, { state: p.state, reason: p.reason, ...(named && { service: svc }) });
+        seen.set(portKey({ address: p.ip, protocol: p.proto, port: p.port }), { state: p.state, reason: p.reason, ...(named && { service: svc }) });
       }
       resolve();
     });
@@ -144,7 +144,7 @@ export async function verifyFindings(keys: string[], o: VerifyOptions): Promise<
   }
   const verdicts: Verdict[] = chosen.map((f) => {
     const current = now.find((x) => x.key === f.key) ?? f;
-    const s = seen.get(`${f.address}/${f.protocol}/${f.port}`);
+    const s = seen.get(portKey(f));
     const evidence = s === undefined ? (f.protocol === 'tcp' ? 'not scanned' : 'udp is not re-scanned') : `${s.state} (${s.reason})${s.service !== undefined ? `: ${escapeTerminal(s.service)}` : ''}`;
     const result: Verdict['result'] = current.status === 'fixed' ? 'fixed' : current.status === 'accepted' ? 'accepted' : current.status === 'false-positive' ? 'false positive' : 'still open';
     return { key: f.key, result, evidence, tier: current.tier, title: current.title };
