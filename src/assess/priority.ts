@@ -6,7 +6,7 @@
  */
 import type { BindScope } from '../core/bind-scope.js';
 import { escapeTerminal } from '../core/escape.js';
-import { TIERS, type Tier } from '../core/finding.js';
+import { TIERS, tierRank, type FindingReason, type Tier } from '../core/finding.js';
 
 export { TIERS, type Tier };
 import type { Evidence, Protocol, ServiceMethod } from '../core/model.js';
@@ -15,9 +15,6 @@ import { assessExposure, type Exposure, type Zone } from './exposure.js';
 import { SERVICE_CLASSES, UNKNOWN_NAMES, classifyService, portSurprise, type Classification, type ServiceClassId, type ServiceFacts } from './service-classes.js';
 
 export { serviceFacts, type ServiceFacts } from './service-classes.js';
-
-/** How urgent a finding is. */
-
 
 /** Lowest score of each tier; below `low` is `info`. */
 export const TIER_THRESHOLDS: Readonly<Record<Exclude<Tier, 'info'>, number>> = { critical: 80, high: 60, medium: 30, low: 5 };
@@ -55,12 +52,8 @@ export interface AssessInput {
   filteredButReachable?: boolean;
 }
 
-/** One line of "why": the rule that fired, its text and its weight. */
-export interface Reason {
-  rule: string;
-  text: string;
-  weight: number;
-}
+/** One line of "why": the rule that fired, its text and its weight (the finding model's own). */
+export type Reason = FindingReason;
 
 /** The verdict on one service. */
 export interface Assessment {
@@ -264,9 +257,6 @@ const kevs = (ctx: RuleContext): CleanVuln[] => ctx.vulns.filter((v) => v.kev);
 
 const reach = (r: Exposure['reach']) => (ctx: RuleContext) => (ctx.exposure.reach === r ? ctx.exposure.text : undefined);
 
-
-
-
 function cleartext(ctx: RuleContext): string | undefined {
   if (!ctx.cls.classes.includes('cleartext') || ctx.cls.kind?.shell === true) return undefined;
   return `${who(ctx)} ${ctx.cls.kind?.http === true ? 'asks for Basic credentials without TLS' : 'runs without TLS'}: ${SERVICE_CLASSES.cleartext.explanation}`;
@@ -282,13 +272,10 @@ function noAuthByDefault(ctx: RuleContext): string | undefined {
   return ctx.cls.kind?.noAuthByDefault !== undefined && !ctx.cls.encrypted && ctx.unauth.length === 0 ? ctx.cls.kind.noAuthByDefault : undefined;
 }
 
-
-
 function kev(ctx: RuleContext): string | undefined {
   const k = kevs(ctx);
   return k.length > 0 ? `in CISA's Known Exploited Vulnerabilities catalog, exploited in the wild: ${listVulns(k)}` : undefined;
 }
-
 
 function epss(ctx: RuleContext): string | undefined {
   const v = [...ctx.vulns].sort((a, b) => (b.epss ?? -1) - (a.epss ?? -1))[0];
@@ -373,8 +360,6 @@ export const RULES: readonly Rule[] = [
   { id: 'many-unexpected', weight: 15, applies: manyUnexpected, description: `${MANY_UNEXPECTED} or more services on the host are not allowed by the policy.` },
 ];
 
-const rank = (t: Tier): number => TIERS.indexOf(t);
-
 /** The tier a score earns before floors and caps. */
 export function tierForScore(score: number): Tier {
   if (!(score >= TIER_THRESHOLDS.low)) return 'info';
@@ -393,7 +378,7 @@ export function assessService(input: AssessInput): Assessment {
   let tier = tierForScore(score);
   const notes = new Map<string, string>();
   for (const f of fired) {
-    if (f.rule.floor !== undefined && rank(f.rule.floor) < rank(tier)) {
+    if (f.rule.floor !== undefined && tierRank(f.rule.floor) < tierRank(tier)) {
       tier = f.rule.floor;
       notes.set(f.rule.id, ` [raises the tier to ${tier}]`);
     }
@@ -401,7 +386,7 @@ export function assessService(input: AssessInput): Assessment {
   const ids = new Set(fired.map((f) => f.rule.id));
   for (const f of fired) {
     const cap = f.rule.cap;
-    if (cap !== undefined && !(cap.unless !== undefined && ids.has(cap.unless)) && rank(cap.tier) > rank(tier)) {
+    if (cap !== undefined && !(cap.unless !== undefined && ids.has(cap.unless)) && tierRank(cap.tier) > tierRank(tier)) {
       tier = cap.tier;
       notes.set(f.rule.id, ` [caps the tier at ${tier}]`);
     }

@@ -173,7 +173,7 @@ function defineCheck(program: Command, ctx: CliContext): void {
     const format = pickFormat(o);
     const scanId = o.scan === undefined ? undefined : parseCount(o.scan, '--scan', 1, SCAN_ID_MAX);
     // The policy is read and validated before the store is opened: a typo in it is one line and exit 2.
-    const policy = parsePolicy(await readCapped(o.policy, '--policy'), o.policy);
+    const policy = await loadPolicyFile(o.policy);
     const store = await openCliStore(o.db);
     let scan: ScanRow;
     let services: PortService[];
