@@ -5,7 +5,7 @@
  * backend's documentation. Every value comes from a validated spec.
  */
 import { firewalldRichRules } from './firewall/firewalld.js';
-import { iptablesChainName } from './firewall/iptables.js';
+import { chainRules, iptablesChainName, iptablesCommand } from './firewall/iptables.js';
 import { NFT_TABLE, nftChainName, nftRuleset } from './firewall/nftables.js';
 import { ufwRules } from './firewall/ufw.js';
 import { blockedRemoteAddresses, windowsRuleName } from './firewall/windows.js';
@@ -19,20 +19,8 @@ export interface RulesetView {
   after: string;
 }
 
-/** The lines between `cat <<'MARK'` and `MARK` in a generated script (the rules it loads). */
-function heredocs(script: string, mark: string): string[] {
-  const out: string[] = [];
-  let inside = false;
-  for (const line of script.split('\n')) {
-    if (line.includes(`<<'${mark}'`)) inside = true;
-    else if (line === mark) inside = false;
-    else if (inside) out.push(line);
-  }
-  return out;
-}
-
-/** Before/after for one backend and spec; `apply` is the script the backend built from the same spec. */
-export function rulesetView(backend: string, input: FirewallRuleSpec, apply: string): RulesetView {
+/** Before/after for one backend and spec, in the rules the backend's script loads. */
+export function rulesetView(backend: string, input: FirewallRuleSpec): RulesetView {
   const spec = validateSpec(input);
   const where = `${spec.protocol} port ${spec.port}`;
   switch (backend) {
@@ -42,10 +30,10 @@ export function rulesetView(backend: string, input: FirewallRuleSpec, apply: str
     }
     case 'iptables': {
       const chain = iptablesChainName(spec);
-      const jumps = familiesOf(spec.family).map((f) => `${f === 4 ? 'iptables' : 'ip6tables'} -I INPUT 1 -p ${spec.protocol} --dport ${spec.port} -j ${chain}`);
+      const jumps = familiesOf(spec.family).map((f) => `${iptablesCommand(f)} -I INPUT 1 -p ${spec.protocol} --dport ${spec.port} -j ${chain}`);
       return {
         before: `# iptables -S ${chain}\n# (no such chain yet; INPUT has no jump for ${where})`,
-        after: [`# iptables-restore --noflush input, then the jump from INPUT`, ...heredocs(apply, 'PORTOLAN_RULES'), ...jumps].join('\n'),
+        after: [`# iptables-restore --noflush input, then the jump from INPUT`, ...familiesOf(spec.family).flatMap((f) => chainRules(spec, f)), ...jumps].join('\n'),
       };
     }
     case 'ufw':
@@ -106,7 +94,7 @@ export function logRule(backend: string, port: number, protocol: 'tcp' | 'udp', 
   const limit = 'limit rate 10/minute';
   switch (backend) {
     case 'nftables': {
-      const name = `${NFT_TABLE} in_${protocol}_${port}`;
+      const name = `${NFT_TABLE} ${nftChainName({ protocol, port })}`;
       const rule = `${protocol} dport ${port} ct state new ${limit} log prefix "${prefix}"`;
       const lines = chain
         ? [`nft 'insert rule ${name} ${rule}'`]
@@ -116,8 +104,8 @@ export function logRule(backend: string, port: number, protocol: 'tcp' | 'udp', 
     case 'iptables': {
       const match = `-m conntrack --ctstate NEW -m limit --limit 10/min -j LOG --log-prefix '${prefix}'`;
       const lines = chain
-        ? familiesOf(family).map((f) => `${f === 4 ? 'iptables' : 'ip6tables'} -I PORTOLAN-${protocol.toUpperCase()}-${port} 1 ${match}`)
-        : familiesOf(family).map((f) => `${f === 4 ? 'iptables' : 'ip6tables'} -I INPUT 1 -p ${protocol} --dport ${port} ${match}`);
+        ? familiesOf(family).map((f) => `${iptablesCommand(f)} -I ${iptablesChainName({ protocol, port })} 1 ${match}`)
+        : familiesOf(family).map((f) => `${iptablesCommand(f)} -I INPUT 1 -p ${protocol} --dport ${port} ${match}`);
       return { lines, powershell: false, read: journal };
     }
     case 'ufw':

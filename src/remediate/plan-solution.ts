@@ -78,7 +78,7 @@ function beforeAfter(ctx: PlanContext, o: PlanOptions, rec: RemediationOption): 
     const spec = o.specs[rec.id];
     const script = rec.scripts[0];
     if (spec === undefined || script === undefined) return undefined;
-    const view = rulesetView(script.backend, spec, script.apply);
+    const view = rulesetView(script.backend, spec);
     return part(`Before and after (${script.backend}, ${where})`, code('conf', view.before, `before: ${where} on ${ctx.ip ?? 'the host'}`), code('conf', view.after, `after: ${where} on ${ctx.ip ?? 'the host'}`));
   }
   if (rec.id === 'bind-loopback' && o.config !== undefined) {

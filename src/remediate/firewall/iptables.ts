@@ -30,13 +30,18 @@ const TOOLS: Record<4 | 6, FamilyTools> = {
   6: { suffix: 'v6', nft: 'ip6', cmd: 'ip6tables', save: 'ip6tables-save', restore: 'ip6tables-restore', dump: 'ip6tables.rules' },
 };
 
+/** `iptables` or `ip6tables`. */
+export function iptablesCommand(family: 4 | 6): 'iptables' | 'ip6tables' {
+  return TOOLS[family].cmd;
+}
+
 /** The chain that holds one port's rules; at most 18 characters, within iptables' 28. */
 export function iptablesChainName(spec: Pick<ValidSpec, 'protocol' | 'port'>): string {
   return `PORTOLAN-${spec.protocol.toUpperCase()}-${spec.port}`;
 }
 
 /** The `iptables-restore` input that makes the port's chain hold exactly the desired rules. */
-function chainRules(spec: ValidSpec, family: 4 | 6): string[] {
+export function chainRules(spec: ValidSpec, family: 4 | 6): string[] {
   const chain = iptablesChainName(spec);
   const iface = spec.iface === undefined ? '' : ` -i ${spec.iface}`;
   const comment = `-m comment --comment "portolan:${spec.findingKey}"`;
