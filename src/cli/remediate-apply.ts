@@ -4,7 +4,7 @@
  * finding with `portolan verify` and reports fixed or still open, with the exact rollback command.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -92,11 +92,17 @@ function scriptDir(o: ApplyOptions, key: string): string {
   return mkdtempSync(join(tmpdir(), 'portolan-remediate-'));
 }
 
-function writeScripts(dir: string, s: PlanScript): { apply: string; rollback: string } {
+/** Write a script pair into `dir`, owner-only and executable (also when the files were there before). */
+export function writeScripts(dir: string, s: PlanScript): { apply: string; rollback: string } {
   const apply = join(dir, s.applyName);
   const rollback = join(dir, s.rollbackName);
-  writeFileSync(apply, s.apply, { mode: 0o700 });
-  writeFileSync(rollback, s.rollback, { mode: 0o700 });
+  for (const [file, text] of [
+    [apply, s.apply],
+    [rollback, s.rollback],
+  ] as const) {
+    writeFileSync(file, text, { mode: 0o700 });
+    chmodSync(file, 0o700);
+  }
   return { apply, rollback };
 }
 

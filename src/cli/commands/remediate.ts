@@ -4,7 +4,7 @@
  * HTML or JSON, or written with its scripts to a directory (`-o DIR`). `--apply` runs the chosen
  * option's script on this host after a confirmation, then verifies the finding with a re-scan.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TIERS, tierRank, type Finding } from '../../core/finding.js';
@@ -17,10 +17,10 @@ import { knowledgeFor } from '../../remediate/knowledge.js';
 import { buildPlan } from '../../remediate/plan.js';
 import type { HostService, PlanChoices, RemediationOptionId, RemediationPlan } from '../../remediate/plan-types.js';
 import { validateCidr, validateIface, validateMode } from '../../remediate/validate.js';
-import { PLAN_FORMATS, renderPlans } from '../../report/plan-registry.js';
+import { PLAN_FORMATS, findPlanFormat, type PlanFormat } from '../../report/plan-registry.js';
 import { assessStore } from '../assess-run.js';
 import { findingsByKey, parseTier } from '../finding-select.js';
-import { applyPlanOption, planDirName, type ApplyOptions } from '../remediate-apply.js';
+import { applyPlanOption, planDirName, writeScripts, type ApplyOptions } from '../remediate-apply.js';
 import { tolerateClosedStdout } from '../stdout.js';
 import { addStoreOptions, openCliStore } from '../store-location.js';
 import type { Store } from '../../store/types.js';
@@ -119,7 +119,7 @@ async function plansFor(keys: string[], o: Options, choices: PlanChoices): Promi
 }
 
 /** Write each plan with every option's scripts under DIR/<key>/; returns what was written. */
-function writePlans(dir: string, plans: RemediationPlan[], format: (typeof PLAN_FORMATS)[number]): string[] {
+function writePlans(dir: string, plans: RemediationPlan[], format: PlanFormat): string[] {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const written: string[] = [];
   for (const plan of plans) {
@@ -130,15 +130,8 @@ function writePlans(dir: string, plans: RemediationPlan[], format: (typeof PLAN_
     written.push(planFile);
     // Script names carry the option and the backend (apply-block-nftables.sh), so none collide.
     for (const s of plan.options.flatMap((option) => option.scripts)) {
-      for (const [name, text] of [
-        [s.applyName, s.apply],
-        [s.rollbackName, s.rollback],
-      ] as const) {
-        const file = join(sub, name);
-        writeFileSync(file, text, { mode: 0o700 });
-        chmodSync(file, 0o700);
-        written.push(file);
-      }
+      const { apply, rollback } = writeScripts(sub, s);
+      written.push(apply, rollback);
     }
   }
   return written;
@@ -170,7 +163,7 @@ function defineRemediate(program: Command, ctx: CliContext): void {
     if (keys.length > 0 && o.all === true) throw new UsageError('E_USAGE', 'give finding keys or --all, not both');
     if ((o.minPriority !== undefined || o.host !== undefined) && o.all !== true) throw new UsageError('E_USAGE', '--min-priority and --host go with --all');
     const formatId = o.format ?? 'md';
-    const format = PLAN_FORMATS.find((f) => f.id === formatId);
+    const format = findPlanFormat(formatId);
     if (format === undefined) throw new UsageError('E_USAGE', `--format ${quoteToken(formatId)}: expected one of ${PLAN_FORMATS.map((f) => f.id).join(', ')}`, { token: formatId });
     if (o.option !== undefined && !OPTION_IDS.includes(o.option as RemediationOptionId)) {
       throw new UsageError('E_USAGE', `--option ${quoteToken(o.option)}: expected one of ${OPTION_IDS.join(', ')}`, { token: o.option });
@@ -191,7 +184,7 @@ function defineRemediate(program: Command, ctx: CliContext): void {
     } else if (o.apply !== true) {
       tolerateClosedStdout();
       // One plan reads as itself; JSON keeps one shape ({format, version, plans}) whatever the count.
-      process.stdout.write(plans.length === 1 && format.id !== 'json' ? format.render(plans[0]!) : renderPlans(plans, format.id));
+      process.stdout.write(plans.length === 1 && format.id !== 'json' ? format.render(plans[0]!) : format.renderMany(plans));
     }
     if (o.apply === true) {
       ctx.setExitCode(await applyPlanOption(plans[0]!, o.option as RemediationOptionId | undefined, o));
