@@ -58,7 +58,7 @@ function configurationsOf(value: unknown): Configuration[] {
 }
 
 /** The service's CPEs as 2.3 names (2.2 URIs from imports converted), under every vendor alias. */
-function cpesOf(service: Service): string[] {
+export function cpesOf(service: Service): string[] {
   const out: string[] = [];
   for (const c of Array.isArray(service.cpe) ? service.cpe : []) {
     if (typeof c !== 'string') continue;

@@ -9,8 +9,7 @@ import { portKey } from '../core/finding.js';
 import type { ListenerInfo, Service } from '../core/model.js';
 import { deriveFindings, type ServiceSubject } from '../assess/findings.js';
 import { checkPolicy, zoneOf, type Policy } from '../assess/policy.js';
-import { matchVulns, type InstalledPackageVersion } from '../assess/vuln-match.js';
-import { cpeAliases } from '../assess/vulndb/aliases.js';
+import { cpesOf, matchVulns, type InstalledPackageVersion } from '../assess/vuln-match.js';
 import { builtinCandidates } from '../assess/vulndb/builtin.js';
 import type { FindingSync } from '../store/findings.js';
 import type { ServiceRow, Store } from '../store/types.js';
@@ -34,14 +33,6 @@ function serviceOf(row: ServiceRow): Service | undefined {
   if (row.product !== undefined) s.product = row.product;
   if (row.version !== undefined) s.version = row.version;
   return s;
-}
-
-/** Each CPE under every vendor alias of its product (2.2 URIs converted). */
-function aliasesOf(cpes: readonly string[]): string[] {
-  return cpes.flatMap((c) => {
-    const name = c.startsWith('cpe:/') ? fromCpe22(c) : c;
-    return name === undefined ? [] : cpeAliases(name);
-  });
 }
 
 /**
@@ -74,11 +65,15 @@ export interface AssessResult extends FindingSync {
 export async function assessStore(store: Store, opts: { policy?: Policy; at?: number } = {}): Promise<AssessResult> {
   const at = opts.at ?? Date.now();
   const rows = await store.services();
-  const open = rows.filter((r) => r.state === 'open');
+  // Each open row's service and its CPEs under every vendor alias, worked out once.
+  const open = rows.filter((r) => r.state === 'open').map((r) => {
+    const service = serviceOf(r);
+    return { r, service, cpes: service === undefined ? [] : cpesOf(service) };
+  });
   // Candidates for every product any open service names, fetched once.
   const products = new Map<string, { vendor: string; product: string }>();
-  for (const r of open) {
-    for (const c of aliasesOf(serviceOf(r)?.cpe ?? [])) {
+  for (const { cpes } of open) {
+    for (const c of cpes) {
       const p = productOf(c);
       if (p !== undefined) products.set(`${p.vendor}:${p.product}`, p);
     }
@@ -107,25 +102,24 @@ export async function assessStore(store: Store, opts: { policy?: Policy; at?: nu
   }
   // Open now, yet seen filtered by some scan while it was open: reachable from some places only.
   const filtered = await store.filteredSightings();
-  const policyCheck = opts.policy === undefined ? undefined : checkPolicy(opts.policy, open.map((r) => ({ address: r.address, protocol: r.protocol, port: r.port, state: r.state, ...(r.name !== undefined && { name: r.name }) })));
+  const policyCheck = opts.policy === undefined ? undefined : checkPolicy(opts.policy, open.map(({ r }) => ({ address: r.address, protocol: r.protocol, port: r.port, state: r.state, ...(r.name !== undefined && { name: r.name }) })));
   const unexpected = new Set(policyCheck?.unexpected.map(portKey) ?? []);
   const unexpectedPerHost = new Map<string, number>();
   for (const u of policyCheck?.unexpected ?? []) unexpectedPerHost.set(u.address, (unexpectedPerHost.get(u.address) ?? 0) + 1);
 
-  const subjects: ServiceSubject[] = open.map((r) => {
-    const service = serviceOf(r);
+  const subjects: ServiceSubject[] = open.map(({ r, service, cpes }) => {
     const s: ServiceSubject = { address: r.address, protocol: r.protocol, port: r.port, state: r.state };
     if (service !== undefined) {
       s.service = service;
       const mine = new Set<VulnCandidate>();
-      for (const c of aliasesOf(service.cpe)) {
+      for (const c of cpes) {
         const p = productOf(c);
         for (const v of p === undefined ? [] : (byProduct.get(`${p.vendor}:${p.product}`) ?? [])) mine.add(v);
       }
       if (mine.size > 0) {
         const vulns = matchVulns(
           { service, ...(packages.has(r.address) && { packages: packages.get(r.address)! }) },
-          [...mine].map((v) => ({ id: v.id, configurations: v.configurations, description: v.description, ...(v.cvss && { cvss: { score: v.cvss.score } }), ...(v.kev && { kev: true }), ...(v.epss && { epss: { epss: v.epss.epss } }), ...(v.fixedIn && { fixedIn: v.fixedIn }) })),
+          [...mine],
         );
         if (vulns.length > 0) s.vulns = vulns;
       }
