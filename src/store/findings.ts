@@ -7,7 +7,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { TIERS, portKey, tierRank, type Finding, type FindingDraft, type FindingStatus, type Tier } from '../core/finding.js';
 import type { Database, FindingsTable } from './schema.js';
-import { cleanText, jsonText, parseJson } from './rows.js';
+import { chunks, cleanText, jsonText, num, parseJson } from './rows.js';
 
 export interface FindingQuery {
   /** Only the findings with these keys. */
@@ -35,13 +35,8 @@ export interface FindingEvent {
 }
 
 const STATUSES: readonly FindingStatus[] = ['open', 'fixed', 'accepted', 'false-positive'];
-const CHUNK = 500;
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-function num(v: number | string | null | undefined): number {
-  return Number(v ?? 0);
-}
 
 function toFinding(r: Selectable<FindingsTable> & { address: string }): Finding {
   const details = (parseJson(r.details) ?? {}) as Pick<Finding, 'service' | 'cve'>;
@@ -91,14 +86,13 @@ export async function syncFindings(db: Kysely<Database>, drafts: readonly Findin
   const counts: FindingSync = { opened: 0, updated: 0, unchanged: 0, reopened: 0, fixed: 0 };
   await db.transaction().execute(async (trx) => {
     const hostIds = new Map<string, number>();
-    for (const a of new Set(drafts.map((d) => d.address))) {
-      const row = await trx.selectFrom('hosts').select('id').where('address', '=', a).executeTakeFirst();
-      if (row !== undefined) hostIds.set(a, num(row.id));
+    for (const part of chunks([...new Set(drafts.map((d) => d.address))])) {
+      for (const row of await trx.selectFrom('hosts').select(['id', 'address']).where('address', 'in', part).execute()) hostIds.set(row.address, num(row.id));
     }
     const existing = new Map<string, Selectable<FindingsTable>>();
     const keys = [...new Set(drafts.map((d) => d.key))];
-    for (let i = 0; i < keys.length; i += CHUNK) {
-      for (const r of await trx.selectFrom('findings').selectAll().where('key', 'in', keys.slice(i, i + CHUNK)).execute()) existing.set(r.key, r);
+    for (const part of chunks(keys)) {
+      for (const r of await trx.selectFrom('findings').selectAll().where('key', 'in', part).execute()) existing.set(r.key, r);
     }
     const drafted = new Set<string>();
     for (const d of drafts) {

@@ -164,7 +164,15 @@ export function scanStart(meta: ScanMeta) {
   };
 }
 
-const num = (v: number | string | null | undefined): number => Number(v ?? 0);
+/** A numeric column as a number (drivers hand bigint columns over as strings; null is 0). */
+export const num = (v: number | string | null | undefined): number => Number(v ?? 0);
+
+/** Rows cut into batches for `in (…)` lists and multi-row inserts. */
+export function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null || v === undefined ? undefined : v);
 
 export function toScanRow(r: Selectable<ScansTable>): ScanRow {

@@ -5,7 +5,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
-import { cleanText, jsonText, parseJson } from './rows.js';
+import { chunks, cleanText, jsonText, parseJson } from './rows.js';
 
 /** A CVE as the store keeps it. */
 export interface VulnRecord {
@@ -51,12 +51,6 @@ export interface VulnCounts {
 }
 
 const CHUNK = 500;
-
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /** Add or replace CVEs (a newer NVD page wins whole: configurations and products). */
 export async function importVulns(db: Kysely<Database>, records: readonly VulnRecord[]): Promise<number> {
